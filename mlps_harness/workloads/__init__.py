@@ -1,0 +1,1 @@
+"""Workload programs launched under mpirun (checkpointing, vector database)."""
