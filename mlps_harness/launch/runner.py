@@ -1,0 +1,316 @@
+"""Run a benchmark process (usually ``mpirun ...``) safely.
+
+* stdout/stderr stream into ``<benchmark>_<command>.stdout.log`` / ``.stderr.log``
+  in the run directory while the process runs;
+* a compact progress line (epoch start/end, data generation, AU) is handed to
+  an optional callback;
+* a timeout, Ctrl-C (SIGINT) or SIGTERM stops the whole process group
+  (TERM, then KILL after a grace period) so no mpirun or rank survives;
+* the outcome is a :class:`RunResult`; :func:`explain_failure` turns a failed
+  one into a readable message with a hint.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import psutil
+
+INCOMPLETE_MARKER_NAME = ".mlps-incomplete"
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_process`."""
+
+    argv: list[str]
+    returncode: int
+    duration_seconds: float
+    stdout_log: Path
+    stderr_log: Path
+    stderr_tail: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    interrupted_by: str | None = None  # "SIGINT" or "SIGTERM" when stopped by a signal
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and self.interrupted_by is None
+
+
+_EPOCH_START = re.compile(r"Starting epoch (\d+): .*?(\d+) steps")
+_EPOCH_END = re.compile(r"Ending epoch (\d+) - (\d+) steps completed in ([0-9.]+) s")
+_BLOCK_AU = re.compile(r"Epoch (\d+) - Block \d+ \[Training\] Accelerator Utilization \[AU\] \(%\): ([0-9.]+)")
+_THROUGHPUT = re.compile(r"Epoch (\d+) - Block \d+ \[Training\] Throughput \(samples/second\): ([0-9.]+)")
+
+
+def progress_line_from_output(line: str) -> str | None:
+    """Return a compact progress message for interesting DLIO lines, else None."""
+    if match := _EPOCH_START.search(line):
+        return f"epoch {match.group(1)}: started ({match.group(2)} steps)"
+    if match := _EPOCH_END.search(line):
+        seconds = float(match.group(3))
+        return f"epoch {match.group(1)}: {match.group(2)} steps in {seconds:.1f} s"
+    if match := _BLOCK_AU.search(line):
+        return f"epoch {match.group(1)}: AU {float(match.group(2)):.1f}%"
+    if match := _THROUGHPUT.search(line):
+        return f"epoch {match.group(1)}: {float(match.group(2)):.1f} samples/s"
+    if "Starting data generation" in line:
+        return "data generation: started"
+    if "Generation done" in line:
+        return "data generation: done"
+    return None
+
+
+def _pump(stream, log_path: Path, tail: collections.deque | None,
+          on_line: Callable[[str], None] | None) -> None:
+    with open(log_path, "w", encoding="utf-8", errors="replace") as log:
+        for raw in iter(stream.readline, b""):
+            text = raw.decode("utf-8", errors="replace")
+            log.write(text)
+            log.flush()
+            line = text.rstrip("\n")
+            if tail is not None:
+                tail.append(line)
+            if on_line is not None:
+                try:
+                    on_line(line)
+                except Exception:  # a broken display callback must not stop logging
+                    on_line = None
+    stream.close()
+
+
+def _living(processes: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid:
+                members.append(process)
+        except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
+            pass
+    return members
+
+
+def stop_process_tree(process: subprocess.Popen, grace_seconds: float = 5.0) -> None:
+    """TERM the process group (and any descendant that left it), then KILL stragglers."""
+    pgid = process.pid  # start_new_session=True makes the child a group leader
+    targets = {p.pid: p for p in _descendants(process.pid) + _group_members(pgid)}
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for straggler in _living(list(targets.values())):
+            try:
+                straggler.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        deadline = time.monotonic() + (grace_seconds if sig == signal.SIGTERM else 5.0)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                for child in _descendants(process.pid) + _group_members(pgid):
+                    targets.setdefault(child.pid, child)
+                if not _living(list(targets.values())):
+                    return
+            time.sleep(0.05)
+        for child in _descendants(process.pid):
+            targets.setdefault(child.pid, child)
+    process.wait(timeout=5)
+
+
+class _SignalCatcher:
+    """Turn SIGINT/SIGTERM into a flag while a run is in progress (main thread only)."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_SignalCatcher":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame) -> None:
+        self.received = signal.Signals(signum).name
+
+    def __exit__(self, *_exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str, command: str,
+                *, timeout: float | None = None, env: Mapping[str, str] | None = None,
+                cwd: str | os.PathLike | None = None, on_progress: ProgressCallback | None = None,
+                tail_lines: int = 40, kill_grace_seconds: float = 5.0) -> RunResult:
+    """Run ``argv`` in its own session, logging to ``run_dir``; see the module docstring.
+
+    ``on_progress`` receives compact lines from :func:`progress_line_from_output`.
+    A SIGINT/SIGTERM during the run stops the process tree and is reported as
+    ``RunResult.interrupted_by``; it is not re-raised.
+    """
+    argv = [str(part) for part in argv]
+    run_path = Path(run_dir)
+    run_path.mkdir(parents=True, exist_ok=True)
+    stdout_log = run_path / f"{benchmark}_{command}.stdout.log"
+    stderr_log = run_path / f"{benchmark}_{command}.stderr.log"
+    tail: collections.deque[str] = collections.deque(maxlen=max(tail_lines, 1))
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True,
+                                   env=dict(env) if env is not None else None, cwd=cwd)
+    except OSError as error:
+        message = f"cannot start {argv[0]!r}: {error.strerror or error}"
+        stdout_log.write_text("")
+        stderr_log.write_text(message + "\n")
+        return RunResult(argv, 127, 0.0, stdout_log, stderr_log, [message])
+
+    seen_progress: set[str] = set()
+
+    def forward_progress(line: str) -> None:
+        message = progress_line_from_output(line)
+        if message is not None and message not in seen_progress:  # ranks repeat lines
+            seen_progress.add(message)
+            on_progress(message)
+
+    pumps = [
+        threading.Thread(target=_pump, args=(process.stdout, stdout_log, None,
+                                              forward_progress if on_progress else None), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, stderr_log, tail, None), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    timed_out = False
+    with _SignalCatcher() as catcher:
+        try:
+            while process.poll() is None:
+                if catcher.received:
+                    break
+                if timeout is not None and time.monotonic() - started > timeout:
+                    timed_out = True
+                    break
+                time.sleep(0.05)
+        finally:
+            # Stop everything: on timeout/signal, and also leftovers after a normal exit.
+            stop_process_tree(process, grace_seconds=kill_grace_seconds)
+    for pump in pumps:
+        pump.join(timeout=10)
+    duration = time.monotonic() - started
+    return RunResult(argv, process.returncode, duration, stdout_log, stderr_log,
+                     list(tail), timed_out, catcher.received)
+
+
+_HINTS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"not enough slots", re.I),
+     "more ranks than MPI slots: give host:slots in --hosts, fewer processes, or allow oversubscription"),
+    (re.compile(r"attempt to run as root|--allow-run-as-root", re.I),
+     "mpirun refuses to run as root: add --allow-run-as-root (the launcher does so when euid is 0)"),
+    (re.compile(r"ssh:|Permission denied \(publickey|Host key verification failed|"
+                r"Could not resolve hostname|No route to host|Connection refused|"
+                r"unable to reliably start one or more daemons|ORTE does not know how to route", re.I),
+     "a remote host is unreachable: check the --hosts names, passwordless ssh to each host, "
+     "and that the same venv path exists on every host"),
+    (re.compile(r"No module named 'dlio_benchmark'"),
+     "DLIO is not installed in this Python: run 'bash scripts/setup.sh'"),
+    (re.compile(r"No module named 'tensorflow'|needs TensorFlow"),
+     "this workload needs TensorFlow: run 'bash scripts/setup.sh --with-tensorflow'"),
+    (re.compile(r"tfrecord2idx"),
+     "TFRecord generation needs the tfrecord2idx tool on PATH: run 'bash scripts/setup.sh --with-tensorflow'"),
+    (re.compile(r"Error executing job with overrides|ConfigAttributeError|Could not override|"
+                r"Cannot find primary config|Could not find '", re.I),
+     "DLIO/Hydra rejected the configuration: check the workload name and ++workload.* overrides "
+     "(set HYDRA_FULL_ERROR=1 for the full trace)"),
+    (re.compile(r"MemoryError|Cannot allocate memory|Killed", re.I),
+     "the run ran out of memory: lower dataset.generation_buffer_size / checkpoint.model_size or ranks"),
+]
+
+
+def explain_failure(result: RunResult, benchmark: str = "benchmark") -> str:
+    """Return a readable multi-line message for a failed run (empty string if it succeeded)."""
+    if result.ok:
+        return ""
+    if result.timed_out:
+        headline = f"{benchmark} timed out after {result.duration_seconds:.1f} s and was stopped"
+    elif result.interrupted_by:
+        headline = f"{benchmark} was interrupted by {result.interrupted_by} and stopped"
+    elif result.returncode < 0:
+        name = signal.Signals(-result.returncode).name if -result.returncode in signal.valid_signals() \
+            else str(-result.returncode)
+        headline = f"{benchmark} was killed by signal {name} after {result.duration_seconds:.1f} s"
+    else:
+        headline = f"{benchmark} failed with exit code {result.returncode} after {result.duration_seconds:.1f} s"
+    text = "\n".join(result.stderr_tail)
+    if result.stdout_log.exists():
+        try:
+            text += "\n" + result.stdout_log.read_text(errors="replace")[-20000:]
+        except OSError:
+            pass
+    hints = [hint for pattern, hint in _HINTS if pattern.search(text)]
+    if result.returncode == 127 and not hints:
+        hints.append(f"the program {result.argv[0]!r} was not found; run 'bash scripts/setup.sh'")
+    if result.returncode == -signal.SIGKILL and not result.timed_out and not result.interrupted_by:
+        hints.append("SIGKILL from outside usually means the kernel's out-of-memory killer")
+    lines = [headline]
+    lines += [f"hint: {hint}" for hint in dict.fromkeys(hints)]
+    relevant_tail = [line for line in result.stderr_tail if line.strip()][-10:]
+    if relevant_tail:
+        lines.append("last stderr lines:")
+        lines += [f"  {line}" for line in relevant_tail]
+    lines.append(f"logs: {result.stdout_log} , {result.stderr_log}")
+    return "\n".join(lines)
+
+
+def write_incomplete_marker(run_dir: str | os.PathLike, reason: str,
+                            details: Mapping[str, object] | None = None) -> Path:
+    """Write ``<run_dir>/.mlps-incomplete`` (JSON: reason, time, details); touch nothing else."""
+    path = Path(run_dir) / INCOMPLETE_MARKER_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload: dict[str, object] = {
+        "reason": reason,
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if details:
+        payload["details"] = dict(details)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def read_incomplete_marker(run_dir: str | os.PathLike) -> dict | None:
+    """Return the marker's content if ``run_dir`` was interrupted, else None."""
+    path = Path(run_dir) / INCOMPLETE_MARKER_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {"reason": "unreadable marker"}
