@@ -196,17 +196,24 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
         return RunResult(argv, 127, 0.0, stdout_log, stderr_log, [message])
 
     seen_progress: set[str] = set()
+    progress_lock = threading.Lock()
 
     def forward_progress(line: str) -> None:
+        # DLIO logs to stderr, other tools to stdout: both streams are scanned.
         message = progress_line_from_output(line)
-        if message is not None and message not in seen_progress:  # ranks repeat lines
+        if message is None:
+            return
+        with progress_lock:
+            if message in seen_progress:  # every rank prints the same line
+                return
             seen_progress.add(message)
             on_progress(message)
 
     pumps = [
         threading.Thread(target=_pump, args=(process.stdout, stdout_log, None,
                                               forward_progress if on_progress else None), daemon=True),
-        threading.Thread(target=_pump, args=(process.stderr, stderr_log, tail, None), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, stderr_log, tail,
+                                              forward_progress if on_progress else None), daemon=True),
     ]
     for pump in pumps:
         pump.start()
