@@ -74,7 +74,7 @@ fi
 
 # Print the requirement specs that the venv does not satisfy yet (empty: all done).
 missing_requirements() {
-    "$PYTHON" - "$@" <<'PY'
+    "$PYTHON" -I - "$@" <<'PY'
 import sys
 from importlib import metadata
 try:
@@ -115,7 +115,7 @@ if [ "$WITH_VECTORDB" -eq 1 ]; then
     VECTORDB_PINS=("pymilvus==3.0.2" "milvus-lite==3.2.2")
 fi
 project_is_installed() {
-    "$PYTHON" - "$REPO_ROOT" <<'PY'
+    "$PYTHON" -I - "$REPO_ROOT" <<'PY'
 import json, sys
 from importlib import metadata
 try:
@@ -142,6 +142,7 @@ pip_install_missing "DLIO dependencies" \
     "hydra-core>=1.3.2" "omegaconf>=2.2.0" "PyYAML>=6.0.0" "numpy>=1.23.5" "pandas>=1.5.1" \
     "psutil>=5.9.8" "h5py>=3.11.0" "mpi4py>=3.1.4" "Pillow>=9.3.0" "pydftracer==1.0.2" \
     "torch==2.13.0"
+say "(pip's notes that dlio-benchmark requires nvidia-dali, tensorflow, torchaudio or torchvision are expected)"
 pip_install_missing "test tools" "pytest>=8.4" "pytest-xdist>=3.6" "pytest-html>=4.1" "pydantic>=2.6,<3"
 
 # --- 5. optional TensorFlow --------------------------------------------------
@@ -184,7 +185,7 @@ fi
 
 # --- check -------------------------------------------------------------------
 say "check: importing the installed pieces"
-"$PYTHON" - <<'PY'
+"$PYTHON" -I - <<'PY'
 import importlib, sys
 from importlib import metadata
 problems = []
