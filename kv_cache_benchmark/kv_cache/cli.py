@@ -1,0 +1,247 @@
+"""Command line: upstream-compatible flags, validation, output writing."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .config import GENERATION_DELAY_PER_TOKEN_S, BenchmarkConfig
+from .errors import BenchmarkUsageError, StorageUnavailableError
+from .models import DEFAULT_MODEL, MODEL_CONFIGS
+
+MAX_SIZE_GB = 1024.0 * 1024.0          # 1 PiB: anything larger is a typo
+MAX_USERS = 100_000
+MAX_DURATION_S = 86_400
+SYSTEM_DIRS = ("/", "/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/usr", "/boot", "/lib")
+UNAVAILABLE_FEATURES = {
+    "enable_rag": "--enable-rag", "use_burst_trace": "--use-burst-trace",
+    "dataset_path": "--dataset-path", "enable_autoscaling": "--enable-autoscaling",
+    "io_trace_log": "--io-trace-log", "enable_latency_tracing": "--enable-latency-tracing",
+    "validation_trace": "--validation-trace", "xlsx_output": "--xlsx-output", "config": "--config",
+}
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """argparse that raises BenchmarkUsageError instead of exiting."""
+
+    def error(self, message: str):  # type: ignore[override]
+        option = message.split(":", 1)[0].replace("argument ", "") if ":" in message else "arguments"
+        raise BenchmarkUsageError(option, message, "run kv-cache.py --help for valid values")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (flags and defaults as upstream, plus ours)."""
+    p = _RaisingParser(prog="kv-cache.py", description="KV-cache offload storage benchmark")
+    add = p.add_argument
+    add("--model", default=DEFAULT_MODEL, help=f"one of {', '.join(MODEL_CONFIGS)}")
+    add("--num-users", type=int, default=100)
+    add("--duration", type=float, default=60.0, help="seconds")
+    add("--gpu-mem-gb", type=float, default=16.0)
+    add("--num-gpus", type=int, default=1)
+    add("--tensor-parallel", type=int, default=1)
+    add("--cpu-mem-gb", type=float, default=32.0)
+    add("--cache-dir", default=None, help="NVMe tier directory (default: a temp dir)")
+    add("--generation-mode", choices=sorted(GENERATION_DELAY_PER_TOKEN_S), default="realistic")
+    add("--performance-profile", choices=["latency", "throughput"], default="latency")
+    add("--disable-multi-turn", action="store_true")
+    add("--disable-prefix-caching", action="store_true")
+    add("--enable-rag", action="store_true", help="not available")
+    add("--rag-num-docs", type=int, default=10)
+    add("--enable-autoscaling", action="store_true", help="not available")
+    add("--autoscaler-mode", choices=["qos", "capacity"], default="qos")
+    add("--target-saturation", type=float, default=0.8)
+    add("--use-burst-trace", action="store_true", help="not available")
+    add("--burst-trace-path", default="BurstGPT/data/BurstGPT_1.csv")
+    add("--validation-trace", default=None, help="not available")
+    add("--dataset-path", default=None, help="not available (ShareGPT)")
+    add("--max-conversations", type=int, default=500)
+    add("--output", default=None, help="result JSON (default benchmark_results_<ts>.json)")
+    add("--seed", type=int, default=None)
+    add("--max-concurrent-allocs", type=int, default=0)
+    add("--request-rate", type=float, default=0.0, help="ShareGPT pacing: not available")
+    add("--max-requests", type=int, default=0)
+    add("--xlsx-output", default=None, help="not available")
+    add("--config", default=None, help="YAML config: not available")
+    add("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add("--storage-capacity-gb", type=float, default=0.0)
+    add("--precondition", action="store_true")
+    add("--precondition-size-gb", type=float, default=0.0)
+    add("--precondition-threads", type=int, default=0)
+    add("--trace-speedup", type=float, default=1.0)
+    add("--replay-cycles", type=int, default=0)
+    add("--prefill-only", action="store_true")
+    add("--decode-only", action="store_true")
+    add("--io-trace-log", default=None, help="not available")
+    add("--enable-latency-tracing", action="store_true", help="not available")
+    add("--simulated-gpu-bandwidth-gbps", type=float, default=64.0,
+        help="ours: GiB/s of the simulated GPU tier")
+    add("--keep-cache-files", action="store_true", help="ours: leave block files at exit")
+    return p
+
+
+def _check_range(option: str, value: float, low: float, high: float, unit: str = "") -> None:
+    if not math.isfinite(value) or value < low or value > high:
+        raise BenchmarkUsageError(
+            option, f"got {value}{unit}, expected a value between {low:g} and {high:g}{unit}",
+            f"pass {option} with a value in that range")
+
+
+def _check_cache_dir(raw: str, storage_gb: float) -> Path:
+    path = Path(raw).expanduser().resolve()
+    if str(path) in SYSTEM_DIRS or any(str(path).startswith(d + "/") for d in SYSTEM_DIRS[1:6]):
+        raise BenchmarkUsageError("--cache-dir", f"{path} is a system directory",
+                                  "point --cache-dir at a directory on the storage under test")
+    if not path.exists():
+        raise BenchmarkUsageError("--cache-dir", f"{path} does not exist",
+                                  f"create it first (mkdir -p {path}) or pass an existing directory")
+    if not path.is_dir():
+        raise BenchmarkUsageError("--cache-dir", f"{path} is not a directory",
+                                  "pass a directory, not a file")
+    probe = path / f".kvcache_probe_{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"x" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise BenchmarkUsageError("--cache-dir", f"{path} is not writable ({exc.strerror})",
+                                  "fix permissions/free space or choose another directory") from None
+    stats = os.statvfs(path)
+    free_gb = stats.f_bavail * stats.f_frsize / 1024 ** 3
+    if free_gb < 0.0625:
+        raise BenchmarkUsageError("--cache-dir", f"{path} is full ({free_gb * 1024:.0f} MiB free)",
+                                  "free some space or choose another directory")
+    if storage_gb > free_gb:
+        raise BenchmarkUsageError(
+            "--storage-capacity-gb", f"{storage_gb:g} GB exceeds the {free_gb:.1f} GB free in {path}",
+            "pass a smaller --storage-capacity-gb (0 = use 95%% of free space)".replace("%%", "%"))
+    return path
+
+
+def parse_config(argv: list[str] | None) -> BenchmarkConfig:
+    """Parse and validate ``argv``; raises BenchmarkUsageError on bad input."""
+    args = build_parser().parse_args(argv)
+    for attr, flag in UNAVAILABLE_FEATURES.items():
+        if getattr(args, attr):
+            raise BenchmarkUsageError(flag, "this feature is not available in this implementation",
+                                      f"remove {flag}; see kv_cache_benchmark/README.md")
+    if args.request_rate:
+        raise BenchmarkUsageError("--request-rate", "only used with ShareGPT replay, "
+                                  "which is not available", "remove --request-rate")
+    if args.model not in MODEL_CONFIGS:
+        raise BenchmarkUsageError("--model", f"unknown model {args.model!r}, expected one of "
+                                  f"{', '.join(MODEL_CONFIGS)}", "pass one of those names")
+    if args.prefill_only and args.decode_only:
+        raise BenchmarkUsageError("--prefill-only/--decode-only", "both were given but they are "
+                                  "mutually exclusive", "pass at most one of them")
+    _check_range("--num-users", args.num_users, 1, MAX_USERS)
+    _check_range("--duration", args.duration, 0.001, MAX_DURATION_S, " s")
+    for flag in ("gpu_mem_gb", "cpu_mem_gb", "storage_capacity_gb", "precondition_size_gb"):
+        _check_range("--" + flag.replace("_", "-"), getattr(args, flag), 0, MAX_SIZE_GB, " GB")
+    _check_range("--num-gpus", args.num_gpus, 0, 1024)
+    _check_range("--tensor-parallel", args.tensor_parallel, 1, max(1, args.num_gpus))
+    _check_range("--max-concurrent-allocs", args.max_concurrent_allocs, 0, 100_000)
+    _check_range("--max-requests", args.max_requests, 0, 10 ** 9)
+    _check_range("--precondition-threads", args.precondition_threads, 0, 256)
+    _check_range("--seed", args.seed if args.seed is not None else 0, 0, 2 ** 32 - 1)
+    _check_range("--simulated-gpu-bandwidth-gbps", args.simulated_gpu_bandwidth_gbps, 0.001, 1e5)
+    for flag in ("rag_num_docs", "max_conversations", "replay_cycles"):
+        _check_range("--" + flag.replace("_", "-"), getattr(args, flag), 0, 10 ** 9)
+    _check_range("--target-saturation", args.target_saturation, 0, 1)
+    _check_range("--trace-speedup", args.trace_speedup, 1e-6, 1e6)
+    cache_dir = (_check_cache_dir(args.cache_dir, args.storage_capacity_gb)
+                 if args.cache_dir else None)
+    output = Path(args.output) if args.output else None
+    if output is not None and not output.resolve().parent.is_dir():
+        raise BenchmarkUsageError("--output", f"directory {output.resolve().parent} does not exist",
+                                  "create it first or choose another --output path")
+    return BenchmarkConfig(
+        model=args.model, num_users=args.num_users, duration=args.duration,
+        gpu_mem_gb=args.gpu_mem_gb, num_gpus=args.num_gpus, tensor_parallel=args.tensor_parallel,
+        cpu_mem_gb=args.cpu_mem_gb, cache_dir=cache_dir, generation_mode=args.generation_mode,
+        performance_profile=args.performance_profile, multi_turn=not args.disable_multi_turn,
+        prefix_caching=not args.disable_prefix_caching, seed=args.seed,
+        max_concurrent_allocs=args.max_concurrent_allocs, max_requests=args.max_requests,
+        storage_capacity_gb=args.storage_capacity_gb, precondition=args.precondition,
+        precondition_size_gb=args.precondition_size_gb,
+        precondition_threads=args.precondition_threads, prefill_only=args.prefill_only,
+        decode_only=args.decode_only, output=output,
+        simulated_gpu_bandwidth_gbps=args.simulated_gpu_bandwidth_gbps,
+        keep_cache_files=args.keep_cache_files, log_level=args.log_level)
+
+
+def execute(config: BenchmarkConfig) -> dict:
+    """Run a validated config and return the result dict (no file output)."""
+    from .benchmark import KVCacheBenchmark
+    from .report import build_results
+    bench = KVCacheBenchmark(config)
+    bench.run()
+    return build_results(bench)
+
+
+def write_results(results: dict, path: Path) -> None:
+    """Write the result JSON with indent 4."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=4)
+
+
+def _warn_memory(config: BenchmarkConfig) -> None:
+    try:
+        total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+    except (ValueError, OSError):
+        return
+    if config.cpu_mem_gb > 0.8 * total_gb:
+        logging.getLogger("kv_cache").warning(
+            "--cpu-mem-gb %.1f is close to or above physical RAM (%.1f GB): the CPU tier holds "
+            "real bytes and may exhaust memory", config.cpu_mem_gb, total_gb)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns the process exit code (0 ok, 2 bad input/storage)."""
+    try:
+        config = parse_config(argv)
+    except BenchmarkUsageError as exc:
+        print(f"kv-cache.py: error: {exc.option}: {exc.problem}.\n  how to fix: {exc.fix}",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _warn_memory(config)
+    output = config.output or Path(f"benchmark_results_{time.strftime('%Y%m%d_%H%M%S')}.json")
+    try:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:
+        pass  # not the main thread
+    try:
+        results = execute(config)
+    except StorageUnavailableError as exc:
+        print(f"kv-cache.py: error: storage failed: {exc}.\n  The run was stopped and the "
+              f"block files it created were removed.\n  how to fix: free space in --cache-dir "
+              f"or lower --storage-capacity-gb", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kv-cache.py: interrupted; block files removed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal bug: short message, details at DEBUG
+        logging.getLogger("kv_cache").debug("internal error", exc_info=True)
+        print(f"kv-cache.py: internal error: {exc!r} (rerun with --log-level DEBUG for details)",
+              file=sys.stderr)
+        return 1
+    from .report import format_assessment
+    write_results(results, output)
+    print(format_assessment(results))
+    print(f"results written to {output}")
+    return 0
