@@ -13,17 +13,17 @@ from .options import (
     DEFAULT_QUERY_SEED,
     DISTRIBUTIONS,
     INDEX_TYPES,
+    LITE_INDEX_TYPES,
     METRIC_TYPES,
     VECTOR_DTYPES,
     VectorDBError,
     build_index_params,
+    check_distribution,
+    check_index_type,
+    check_metric_type,
 )
 
 EXIT_USAGE = 2
-
-
-def _upper(value: str) -> str:
-    return value.upper()
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     size = commands.add_parser("datasize", help="bytes needed for a collection and its index")
     size.add_argument("--dimension", type=int, default=1536)
     size.add_argument("--num-vectors", type=int, default=1_000_000)
-    size.add_argument("--index-type", type=_upper, choices=INDEX_TYPES, default="HNSW")
+    size.add_argument("--index-type", default="HNSW", help=f"one of {', '.join(INDEX_TYPES)}")
     size.add_argument("--num-shards", type=int, default=1, help="recorded only; does not multiply the size")
     size.add_argument("--vector-dtype", choices=VECTOR_DTYPES, default="FLOAT_VECTOR")
 
@@ -52,10 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_options(load)
     load.add_argument("--dimension", type=int, default=1536)
     load.add_argument("--num-vectors", type=int, default=1_000_000)
-    load.add_argument("--distribution", type=str.lower, choices=DISTRIBUTIONS, default="uniform")
+    load.add_argument("--distribution", default="uniform", help=f"one of {', '.join(DISTRIBUTIONS)}")
     load.add_argument("--seed", type=int, default=DEFAULT_DATA_SEED, help="data seed")
-    load.add_argument("--index-type", type=_upper, choices=INDEX_TYPES, default="HNSW")
-    load.add_argument("--metric-type", type=_upper, choices=METRIC_TYPES, default="COSINE")
+    load.add_argument("--index-type", default="HNSW",
+                      help=f"one of {', '.join(INDEX_TYPES)} (milvus-lite: {', '.join(sorted(LITE_INDEX_TYPES))})")
+    load.add_argument("--metric-type", default="COSINE", help=f"one of {', '.join(METRIC_TYPES)}")
     load.add_argument("--M", dest="hnsw_m", type=int, default=16, help="HNSW max links per node")
     load.add_argument("--ef-construction", type=int, default=200, help="HNSW build beam width")
     load.add_argument("--nlist", type=int, default=128, help="IVF cluster count")
@@ -102,6 +103,10 @@ def _dispatch(args: argparse.Namespace) -> dict[str, object]:
                                args.num_shards)
     from .server import milvus_endpoint
 
+    if args.command in ("load", "datagen"):  # validate before starting a server
+        args.index_type = check_index_type(args.index_type)
+        args.metric_type = check_metric_type(args.metric_type)
+        args.distribution = check_distribution(args.distribution)
     with milvus_endpoint(args.vdb_host, args.vdb_port, args.data_dir) as endpoint:
         if args.command in ("load", "datagen"):
             from .load import load_collection

@@ -1,0 +1,1 @@
+"""Benchmarks known to the harness; see `registry` for how one is added."""

@@ -1,0 +1,142 @@
+"""Rule cases: one pytest test per (run, rule) and per (group, rule), and the fixtures that evaluate them.
+
+A `RuleCase` names its target (a run id, a group id, or a suite's planned run slot) and a rule. Evaluation
+happens in the `mlps_rule_outcome` fixture, so a rule that crashes is a pytest *error* (counted INVALID), while
+the test body maps the outcome: CLOSED passes, OPEN passes in its own category (fails under
+`--division=closed`), INVALID fails, not applicable skips.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mlps_harness.outcomes import Division
+
+if TYPE_CHECKING:
+    from mlps_harness.loader import ResultsIndex
+    from mlps_harness.rules import Rule, RuleResult
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    """One (target, rule) pair; `target` is a run id, a group id, or a suite slot resolved later."""
+
+    rule: str
+    scope: str
+    target: str
+    group: str
+    benchmark: str
+    model: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.target}::{self.rule}"
+
+
+def build_cases(index: "ResultsIndex", category: str) -> list[RuleCase]:
+    """Every case of one category ("run", "layout" or "submission") for a discovered tree, in sorted order."""
+    from mlps_harness.rules import all_rules
+
+    rules = [r for r in all_rules() if r.category == category]
+    cases: list[RuleCase] = []
+    if category == "submission":
+        for group_id in index.group_ids():
+            refs = index.discovery.groups()[group_id]
+            for entry in rules:
+                if entry.benchmark in ("*", refs[0].benchmark):
+                    cases.append(RuleCase(entry.name, "group", group_id, group_id, refs[0].benchmark, refs[0].model))
+        return cases
+    for ref in index.refs:
+        for entry in rules:
+            if entry.applies(ref.benchmark, ref.command):
+                cases.append(RuleCase(entry.name, "run", ref.run_id, ref.group_id, ref.benchmark, ref.model))
+    return cases
+
+
+def as_params(cases: list[RuleCase]) -> list[Any]:
+    """pytest params with readable ids and a `rule(id=..., slug=...)` mark for `-m` selection."""
+    from mlps_harness.rules import REGISTRY
+
+    params = []
+    for case in cases:
+        entry = REGISTRY[case.rule]
+        params.append(pytest.param(case, id=case.id, marks=[
+            pytest.mark.rule(id=entry.id, slug=entry.slug, benchmark=entry.benchmark, scope=entry.scope,
+                             category=entry.category)]))
+    return params
+
+
+@dataclass
+class RuleOutcome:
+    """An evaluated case, ready to be turned into a pytest outcome by `check()`."""
+
+    case: RuleCase
+    result: "RuleResult"
+    declared: str | None          #: the division the user declared ("closed", "open") or None
+
+    def check(self) -> None:
+        """Skip, pass or fail the current test according to the rule's division."""
+        result = self.result
+        if not result.applicable:
+            pytest.skip(f"not applicable: {result.reason}")
+        problems = result.problems()
+        text = "\n".join(_describe(f) for f in problems)
+        if result.division is Division.INVALID:
+            pytest.fail(f"INVALID: {text}", pytrace=False)
+        if result.division is Division.OPEN:
+            if self.declared == "closed":
+                pytest.fail(f"OPEN (CLOSED division declared): {text}", pytrace=False)
+            print(f"MLPERF DIVISION: OPEN - {text}")
+
+
+def _describe(f: Any) -> str:
+    parts = [f.message]
+    if f.expected is not None or f.actual is not None:
+        parts.append(f"(expected {f.expected}, actual {f.actual})")
+    if f.file:
+        parts.append(f"[{f.file}]")
+    if f.fix:
+        parts.append(f"fix: {f.fix}")
+    return " ".join(parts)
+
+
+def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, declared: str | None) -> RuleOutcome:
+    """Resolve the case's target, record who it is about on the item, run the rule."""
+    from mlps_harness.rules import REGISTRY, evaluate
+
+    entry: Rule = REGISTRY[case.rule]
+    props = item.user_properties
+    props.extend([("mlps_rule", entry.id), ("mlps_rule_name", entry.name), ("mlps_group", case.group),
+                  ("mlps_benchmark", case.benchmark), ("mlps_model", case.model or "")])
+    if case.scope == "group":
+        target = index.group(case.group)
+        version = target.rules_version
+        division_dir = next((r.ref.division_dir for r in target.runs if r.ref.division_dir), None)
+        accel = sorted({r.accelerator for r in target.runs if r.accelerator})
+        props.append(("mlps_accelerator", ",".join(accel)))
+        props.append(("mlps_group_runs", str(len([r for r in target.runs if r.ref.command == "run"]))))
+    else:
+        target = index.run(case.target)
+        version = target.rules_version
+        division_dir = target.ref.division_dir
+        props.append(("mlps_run", target.run_id))
+        props.append(("mlps_command", target.ref.command or ""))
+        props.append(("mlps_accelerator", target.accelerator or ""))
+    effective = declared or division_dir
+    props.append(("mlps_rules_version", version))
+    result = evaluate(entry, target, version)
+    outcome = "na" if not result.applicable else result.division.value.lower()
+    props.append(("mlps_outcome", outcome))
+    props.append(("mlps_division", outcome.upper() if outcome != "na" else "N/A"))
+    problems = result.problems()
+    if problems:
+        props.append(("mlps_expected", problems[0].expected or ""))
+        props.append(("mlps_actual", problems[0].actual or ""))
+        props.append(("mlps_findings", json.dumps([f.plain() for f in problems])))
+    if effective:
+        props.append(("mlps_declared", effective))
+    return RuleOutcome(case, result, effective)

@@ -1,0 +1,92 @@
+"""Reading files from an untrusted results tree: never follow links, never block on FIFOs, never read huge files
+whole, never crash on bad bytes. Every problem comes back as a finding that names the file and the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import Any
+
+import yaml
+
+from mlps_harness.outcomes import Finding, invalid
+
+#: JSON and YAML files in a run directory are small; anything above this is not read.
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def file_kind(mode: int) -> str:
+    """'file', 'dir', 'symlink', 'fifo' or 'other' for an lstat mode."""
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    return "other"
+
+
+def read_text(path: str, shown: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> tuple[str | None, Finding | None]:
+    """The UTF-8 text of a regular file, or a finding saying why it cannot be used."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, invalid(f"{shown} is missing", file=shown, fix="re-run the benchmark so that it writes this file")
+    except OSError as exc:
+        return None, invalid(f"{shown} cannot be inspected: {exc.strerror}", file=shown,
+                             fix="check the permissions of the results tree")
+    kind = file_kind(st.st_mode)
+    if kind != "file":
+        return None, invalid(f"{shown} is a {kind}, not a regular file", file=shown, actual=kind,
+                             expected="regular file", fix="replace it with the real file the benchmark wrote")
+    if st.st_size > max_bytes:
+        return None, invalid(f"{shown} is {st.st_size} bytes, over the {max_bytes}-byte limit for this file; not read",
+                             file=shown, actual=str(st.st_size), expected=f"<= {max_bytes} bytes",
+                             fix="replace it with the file the benchmark wrote; this one is not a DLIO document")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return None, invalid(f"{shown} cannot be read: {exc.strerror}", file=shown,
+                             fix="check the permissions of the results tree")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, invalid(f"{shown} is not valid UTF-8 (bad byte at offset {exc.start})", file=shown,
+                             fix="restore the file from the benchmark's output; it was corrupted")
+
+
+def read_json(path: str, shown: str) -> tuple[Any, Finding | None]:
+    """A parsed JSON document, or a finding naming the file, the position and the fix."""
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        return None, problem
+    if not text.strip():
+        return None, invalid(f"{shown} is empty", file=shown, fix="re-run the benchmark; the file was never written")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, invalid(f"{shown} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                             " (truncated?)", file=shown, fix="restore the complete file from the benchmark's output")
+    except RecursionError:
+        return None, invalid(f"{shown} nests too deeply to be a DLIO document", file=shown,
+                             fix="restore the file from the benchmark's output")
+
+
+def read_yaml(path: str, shown: str) -> tuple[Any, Finding | None]:
+    """A parsed YAML document, or a finding naming the file and the fix."""
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        return None, problem
+    try:
+        return yaml.load(text, Loader=_YAML_LOADER), None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        pos = f" at line {where.line + 1}" if where is not None else ""
+        return None, invalid(f"{shown} is not valid YAML{pos}", file=shown,
+                             fix="restore the file from the benchmark's dlio_config output")

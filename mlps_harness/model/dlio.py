@@ -1,0 +1,131 @@
+"""DLIO output and configuration: `summary.json` and the resolved `dlio_config/config.yaml` workload.
+
+Both DLIO schemas are read: PyPI 2.0.0's (`model: unet3d`, `dataset.record_length*`) and the upstream
+`mlperf_storage` branch's (`model:` mapping, `dataset.record_length_bytes*`, checkpoint keys).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlps_harness.model.types import Int, Num, Str
+
+
+class DlioMetric(BaseModel):
+    """The `metric` block of `summary.json` (training and checkpointing fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    train_au_percentage: list[Num] | None = None
+    train_au_mean_percentage: Num | None = None
+    train_au_stdev_percentage: Num | None = None
+    train_au_meet_expectation: Str | None = None
+    train_throughput_samples_per_second: list[Num] | None = None
+    train_throughput_mean_samples_per_second: Num | None = None
+    train_throughput_stdev_samples_per_second: Num | None = None
+    train_io_mean_MB_per_second: Num | None = None
+    train_io_stdev_MB_per_second: Num | None = None
+    checkpoint_size_GB: Num | None = None
+    save_checkpoint_io_mean_GB_per_second: Num | None = None
+    save_checkpoint_io_stdev_GB_per_second: Num | None = None
+    save_checkpoint_duration_mean_seconds: Num | None = None
+    save_checkpoint_duration_stdev_seconds: Num | None = None
+    load_checkpoint_io_mean_GB_per_second: Num | None = None
+    load_checkpoint_io_stdev_GB_per_second: Num | None = None
+    load_checkpoint_duration_mean_seconds: Num | None = None
+    load_checkpoint_duration_stdev_seconds: Num | None = None
+
+
+class DlioSummary(BaseModel):
+    """DLIO's `summary.json`, written by rank 0 (or by our checkpoint workload in the same shape)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    start: datetime | None = None
+    end: datetime | None = None
+    num_accelerators: Int | None = None
+    num_hosts: Int | None = None
+    hostname: Str | None = None
+    metric: DlioMetric = Field(default_factory=DlioMetric)
+    num_files_train: Int | None = None
+    num_files_eval: Int | None = None
+    num_samples_per_file: Int | None = None
+    host_memory_GB: list[Num] | None = None
+    host_cpu_count: list[Int] | None = None
+    host_meminfo: dict[str, Any] | None = None
+    epochs: Int | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time between `start` and `end`, when both are recorded."""
+        if self.start is None or self.end is None:
+            return None
+        return (self.end - self.start).total_seconds()
+
+
+class WorkloadConfig(BaseModel):
+    """The parts of DLIO's resolved `workload:` config that rules read, normalised across both schemas.
+
+    Values are coerced leniently (Hydra writes command-line overrides as strings such as "56").
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    model_name: str | None = None
+    framework: str | None = None
+    generate_data: bool | None = None
+    train: bool | None = None
+    checkpoint: bool | None = None
+    data_folder: str | None = None
+    format: str | None = None
+    num_files_train: int | None = None
+    num_subfolders_train: int | None = None
+    num_samples_per_file: int | None = None
+    record_length_bytes: float | None = None
+    batch_size: int | None = None
+    read_threads: int | None = None
+    odirect: bool | None = None
+    epochs: int | None = None
+    computation_time: float | None = None
+    au: float | None = None
+    checkpoint_folder: str | None = None
+    num_checkpoints_write: int | None = None
+    num_checkpoints_read: int | None = None
+    fsync: bool | None = None
+    checkpoint_mode: str | None = None
+
+    @classmethod
+    def from_workload(cls, workload: dict[str, Any]) -> "WorkloadConfig":
+        """Build from the `workload:` mapping of `config.yaml` (either DLIO schema)."""
+        def get(path: str) -> Any:
+            node: Any = workload
+            for part in path.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    return None
+                node = node[part]
+            return node
+
+        model = workload.get("model")
+        model_name = model.get("name") if isinstance(model, dict) else model
+        record = get("dataset.record_length_bytes")
+        if record is None:
+            record = get("dataset.record_length")
+        values = {
+            "model_name": model_name, "framework": get("framework"),
+            "generate_data": get("workflow.generate_data"), "train": get("workflow.train"),
+            "checkpoint": get("workflow.checkpoint"), "data_folder": get("dataset.data_folder"),
+            "format": get("dataset.format"), "num_files_train": get("dataset.num_files_train"),
+            "num_subfolders_train": get("dataset.num_subfolders_train"),
+            "num_samples_per_file": get("dataset.num_samples_per_file"), "record_length_bytes": record,
+            "batch_size": get("reader.batch_size"), "read_threads": get("reader.read_threads"),
+            "odirect": get("reader.odirect"), "epochs": get("train.epochs"),
+            "computation_time": get("train.computation_time"), "au": get("metric.au"),
+            "checkpoint_folder": get("checkpoint.checkpoint_folder"),
+            "num_checkpoints_write": get("checkpoint.num_checkpoints_write"),
+            "num_checkpoints_read": get("checkpoint.num_checkpoints_read"),
+            "fsync": get("checkpoint.fsync"), "checkpoint_mode": get("checkpoint.mode"),
+        }
+        return cls.model_validate({k: v for k, v in values.items() if v is not None})

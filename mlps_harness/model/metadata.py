@@ -1,0 +1,64 @@
+"""The `<benchmark>_<datetime>_metadata.json` file written beside every run (upstream format, plus our keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from mlps_harness.model.types import Int, Num, Str
+
+
+class MetadataArgs(BaseModel):
+    """The command-line arguments recorded under `args`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    program: Str | None = None
+    command: Str | None = None
+    model: Str | None = None
+    hosts: list[Str] | Str | None = None
+    num_processes: Int | None = None
+    num_accelerators: Int | None = None
+    accelerator_type: Str | None = None
+    client_host_memory_in_gb: Num | None = None
+    num_client_hosts: Int | None = None
+    data_dir: Str | None = None
+    results_dir: Str | None = None
+    checkpoint_folder: Str | None = None
+    num_checkpoints_read: Int | None = None
+    num_checkpoints_write: Int | None = None
+    params: list[Str] | None = None
+    closed: bool | None = None
+    open: bool | None = None
+
+    @property
+    def host_list(self) -> list[str]:
+        """`hosts` as a list, whether it was recorded as a list or a comma string."""
+        if self.hosts is None:
+            return []
+        if isinstance(self.hosts, str):
+            return [h for h in self.hosts.split(",") if h]
+        return list(self.hosts)
+
+
+class RunMetadata(BaseModel):
+    """Upstream's metadata dump (benchmark object attributes) or ours, which uses the same keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    benchmark_type: Str | None = None
+    run_datetime: Str | None = None
+    run_number: Int | None = None
+    runtime: Num | None = None
+    verification: Str | None = None
+    args: MetadataArgs | None = None
+    params_dict: dict[str, Any] | None = None
+    yaml_params: dict[str, Any] | None = None
+    combined_params: dict[str, Any] | None = None
+    #: A dict from our harness; upstream v2.0 wrote an unusable object repr string here.
+    cluster_information: dict[str, Any] | Str | None = None
+    #: Our harness records its own version and the ruleset it ran under.
+    harness: dict[str, Any] | None = None
+    #: Set by our harness when the run did not finish.
+    incomplete: dict[str, Any] | None = None

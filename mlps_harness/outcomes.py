@@ -1,0 +1,75 @@
+"""Divisions and findings: the tri-state outcome every rule produces."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Division(str, enum.Enum):
+    """The category of a finding, ordered from best to worst."""
+
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    INVALID = "INVALID"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Division.CLOSED: 0, Division.OPEN: 1, Division.INVALID: 2}
+
+
+def worst(divisions: Iterable[Division | str]) -> Division:
+    """The worst of the given divisions; CLOSED when there are none."""
+    result = Division.CLOSED
+    for d in divisions:
+        d = Division(d)
+        if d.rank > result.rank:
+            result = d
+    return result
+
+
+class Finding(BaseModel):
+    """One observation of a rule: what was expected, what was found, how to fix it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    division: Division
+    message: str
+    parameter: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    fix: str | None = None
+    file: str | None = None
+
+    def plain(self) -> dict[str, Any]:
+        """A JSON-plain dict (safe to ship across xdist)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def closed(message: str, **kw: Any) -> Finding:
+    """A finding that confirms a CLOSED-compatible value."""
+    return Finding(division=Division.CLOSED, message=message, **_text(kw))
+
+
+def open_(message: str, **kw: Any) -> Finding:
+    """A finding that limits the run to the OPEN division."""
+    return Finding(division=Division.OPEN, message=message, **_text(kw))
+
+
+def invalid(message: str, **kw: Any) -> Finding:
+    """A finding that makes the run INVALID."""
+    return Finding(division=Division.INVALID, message=message, **_text(kw))
+
+
+def _text(kw: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v is None else str(v)) for k, v in kw.items()}
+
+
+class NotApplicable(Exception):
+    """Raised by a rule that does not apply to the run or group it was given."""

@@ -1,0 +1,98 @@
+"""The pytest plugin (entry point `pytest11: mlps_harness`): options, markers, fixtures, and the feature plugins.
+
+Each feature lives in its own module, registered here: `terminal` (outcome letters and the verdict panel),
+`report_html` (pytest-html), `report_machine` (JUnit properties and `--mlps-json`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from mlps_harness.cases import RuleCase, RuleOutcome
+    from mlps_harness.loader import ResultsIndex
+
+INDEX_KEY = pytest.StashKey["ResultsIndex"]()
+RULES_VERSIONS = ("auto", "v2.0", "v3.0")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mlperf-storage", "MLPerf Storage benchmark and compliance")
+    group.addoption("--results-dir", metavar="DIR", default=None,
+                    help="results tree to audit (upstream mlpstorage v2.0 layout or a v3.0 submission tree); "
+                         "the suites write their runs here too (default ./results)")
+    group.addoption("--rules-version", choices=RULES_VERSIONS, default="auto",
+                    help="ruleset to apply: auto (per run, from its metadata, else from the layout), v2.0 or v3.0")
+    group.addoption("--division", choices=("closed", "open"), default=None,
+                    help="the division you submit to: with 'closed', OPEN findings fail the run; unset = report only")
+    group.addoption("--mlps-json", metavar="PATH", default=None,
+                    help="write the machine-readable verdict (per run, per group, overall, findings) to PATH")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rule(id, slug, benchmark, scope, category): an MLPerf Storage rule test; "
+                                       "select with -m \"rule(id='3.3.2')\"")
+    config.addinivalue_line("markers", "stage(name): a benchmark suite stage (datasize, datagen, run)")
+    from mlps_harness import report_html, report_machine, terminal
+
+    config.pluginmanager.register(terminal.VerdictFeed(config), "mlps_harness.verdict_feed")
+    for module in (terminal, report_machine):
+        config.pluginmanager.register(module, f"mlps_harness.{module.__name__.rsplit('.', 1)[1]}")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(report_html, "mlps_harness.report_html")
+
+
+def results_dir(config: pytest.Config, default: str | None = None) -> Path | None:
+    """The `--results-dir` option as a path (or `default`)."""
+    value = config.getoption("--results-dir") or default
+    return Path(value).expanduser() if value else None
+
+
+def audit_index(config: pytest.Config) -> "ResultsIndex":
+    """The results tree named by `--results-dir`, discovered once per process; usage errors for bad paths."""
+    if INDEX_KEY in config.stash:
+        return config.stash[INDEX_KEY]
+    from mlps_harness.loader import ResultsIndex
+
+    root = results_dir(config)
+    hint = ("expected a results dir holding training/<model>/run/<YYYYMMDD_HHMMSS>/ (and checkpointing/, kv_cache/, "
+            "vector_database/) or a submission tree closed|open/<org>/results/<system>/...")
+    if root is None:
+        raise pytest.UsageError(f"--results-dir is required: {hint}")
+    if not root.exists():
+        raise pytest.UsageError(f"--results-dir {root}: no such directory; {hint}")
+    if not root.is_dir():
+        raise pytest.UsageError(f"--results-dir {root}: not a directory; {hint}")
+    index = ResultsIndex(root.resolve(), config.getoption("--rules-version"))
+    if not index.refs:
+        raise pytest.UsageError(f"--results-dir {root}: no runs found; {hint}")
+    config.stash[INDEX_KEY] = index
+    return index
+
+
+def parametrize_rule_cases(metafunc: pytest.Metafunc, index: "ResultsIndex") -> None:
+    """Parametrize `mlps_case` of a test function with every case of its category (from the `category` attr)."""
+    from mlps_harness.cases import as_params, build_cases
+
+    if "mlps_case" not in metafunc.fixturenames:
+        return
+    category = getattr(metafunc.function, "mlps_category", "run")
+    metafunc.parametrize("mlps_case", as_params(build_cases(index, category)))
+
+
+@pytest.fixture(scope="session")
+def mlps_results(request: pytest.FixtureRequest) -> "ResultsIndex":
+    """The results tree the rule tests audit (suites override this with the runs they just wrote)."""
+    return audit_index(request.config)
+
+
+@pytest.fixture
+def mlps_rule_outcome(request: pytest.FixtureRequest, mlps_case: "RuleCase",
+                      mlps_results: "ResultsIndex") -> "RuleOutcome":
+    """The evaluated rule case; a crash here is a test error, counted INVALID."""
+    from mlps_harness.cases import evaluate_case
+
+    return evaluate_case(mlps_case, mlps_results, request.node, request.config.getoption("--division"))

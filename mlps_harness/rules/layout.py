@@ -1,0 +1,104 @@
+"""Layout rules for every benchmark (rules.md §6-§7): documents parse, required files, names, one metadata file.
+
+A benchmark opts in by giving a `layout:` mapping (command -> files, config dir) in its ruleset file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+from mlps_harness import rulesets
+from mlps_harness.loader.discover import DATETIME_RE
+from mlps_harness.loader.parse import matches
+from mlps_harness.model import Run
+from mlps_harness.outcomes import Finding, NotApplicable, invalid
+from mlps_harness.rules.registry import rule
+from mlps_harness.rules.training_ruleset import LayoutValues
+
+ANY = ("run", "datagen")
+
+
+class _LayoutSection(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    layout: dict[str, LayoutValues] = {}
+
+
+def _layout(run: Run) -> LayoutValues:
+    try:
+        section = rulesets.section(run.rules_version, run.ref.benchmark, _LayoutSection)
+    except rulesets.RulesetError:
+        raise NotApplicable(f"no ruleset data for {run.ref.benchmark}") from None
+    spec = section.layout.get(run.ref.command or "")
+    if spec is None:
+        raise NotApplicable(f"no layout requirements for {run.ref.benchmark} {run.ref.command}")
+    return spec
+
+
+@rule("H6.1", "documents-parse", benchmark="*", category="layout", commands=None)
+def documents_parse(run: Run) -> Iterator[Finding]:
+    """Every document of the run directory can be read and has the expected types."""
+    yield from run.load_findings
+
+
+@rule("H6.2", "known-benchmark", benchmark="*", category="layout", commands=None)
+def known_benchmark(run: Run) -> Iterator[Finding]:
+    """The run sits under a benchmark directory the harness knows."""
+    from mlps_harness.benchmarks.registry import benchmarks
+
+    known = benchmarks()
+    if run.ref.benchmark not in known:
+        yield invalid(f"unknown benchmark directory {run.ref.benchmark!r}", parameter="benchmark",
+                      expected=", ".join(sorted(known)), actual=run.ref.benchmark, file=run.run_id,
+                      fix="place runs under training/, checkpointing/, kv_cache/ or vector_database/")
+
+
+@rule("H6.3", "required-files", benchmark="*", category="layout", commands=ANY)
+def required_files(run: Run) -> Iterator[Finding]:
+    """The run directory holds every file the layout requires (logs, summary, per-rank output, dlio_config)."""
+    spec = _layout(run)
+    names = run.file_names()
+    for pattern in spec.files:
+        if not matches(names, pattern):
+            yield invalid(f"{pattern} is missing", parameter="files", expected=pattern, actual="absent",
+                          file=f"{run.run_id}/{pattern}", fix="copy the file from the benchmark's output, or re-run")
+    if spec.config_dir:
+        entry = next((f for f in run.files if f.name == spec.config_dir), None)
+        if entry is None or entry.kind != "dir":
+            yield invalid(f"{spec.config_dir}/ is missing", parameter=spec.config_dir, expected="directory",
+                          file=f"{run.run_id}/{spec.config_dir}", fix="keep DLIO's hydra output dir (dlio_config)")
+        else:
+            have, want = set(entry.children), set(spec.config_files)
+            if have != want:
+                yield invalid(f"{spec.config_dir}/ must hold exactly {', '.join(sorted(want))}",
+                              parameter=spec.config_dir, expected=", ".join(sorted(want)),
+                              actual=", ".join(sorted(have)) or "nothing", file=f"{run.run_id}/{spec.config_dir}",
+                              fix="restore the three files DLIO wrote and remove anything else")
+
+
+@rule("H6.4", "datetime-name", benchmark="*", category="layout", commands=None)
+def datetime_name(run: Run) -> Iterator[Finding]:
+    """The run directory is named YYYYMMDD_HHMMSS, matching the datetime in its metadata."""
+    leaf = run.ref.leaf
+    if not DATETIME_RE.match(leaf):
+        yield invalid(f"run directory name {leaf!r} is not a YYYYMMDD_HHMMSS datetime", parameter="directory",
+                      expected="YYYYMMDD_HHMMSS", actual=leaf, file=run.run_id,
+                      fix="rename the directory to the run's start datetime")
+    elif run.metadata and run.metadata.run_datetime and run.metadata.run_datetime != leaf:
+        yield invalid("directory name and metadata run_datetime differ", parameter="run_datetime",
+                      expected=leaf, actual=run.metadata.run_datetime, file=f"{run.run_id}/{run.metadata_file}",
+                      fix="keep each run in the directory it was written to")
+
+
+@rule("H6.5", "one-metadata", benchmark="*", category="layout", commands=None)
+def one_metadata(run: Run) -> Iterator[Finding]:
+    """Exactly one `<benchmark>_<datetime>_metadata.json` file."""
+    names = matches(run.file_names(), "*_metadata.json")
+    if not names:
+        yield invalid("no metadata file", parameter="metadata", expected=f"{run.ref.benchmark}_{run.ref.leaf}"
+                      "_metadata.json", actual="absent", file=run.run_id,
+                      fix="copy the metadata file the benchmark wrote into the run directory")
+    elif len(names) > 1:
+        yield invalid(f"{len(names)} metadata files", parameter="metadata", expected="1", actual=", ".join(names),
+                      file=run.run_id, fix="keep only the metadata file of this run")

@@ -1,0 +1,116 @@
+"""Rule registration and evaluation.
+
+A rule is one function taking a typed `Run` (scope "run") or `RunGroup` (scope "group") and returning or
+yielding `Finding`s; it raises `NotApplicable` when it has nothing to say. Registration records the upstream
+rule id, a slug, the benchmark, the commands and the ruleset versions it applies to.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mlps_harness.outcomes import Division, Finding, NotApplicable, closed, worst
+from mlps_harness.rulesets import VERSIONS
+
+Scope = Literal["run", "group"]
+RuleFn = Callable[[Any], Iterable[Finding] | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule."""
+
+    id: str
+    slug: str
+    benchmark: str                     #: benchmark directory name, or "*" for every benchmark
+    scope: Scope
+    category: str                      #: "run", "submission" or "layout"
+    fn: RuleFn = field(compare=False)
+    commands: tuple[str, ...] | None = None
+    versions: tuple[str, ...] = VERSIONS
+
+    @property
+    def name(self) -> str:
+        """`<id>-<slug>`, the rule's part of a test id."""
+        return f"{self.id}-{self.slug}"
+
+    @property
+    def title(self) -> str:
+        doc = inspect.getdoc(self.fn) or self.slug
+        return doc.splitlines()[0]
+
+    @property
+    def description(self) -> str:
+        return inspect.getdoc(self.fn) or ""
+
+    def applies(self, benchmark: str, command: str | None) -> bool:
+        """Whether the rule is collected for a run of this benchmark and command."""
+        if self.benchmark not in ("*", benchmark):
+            return False
+        return self.commands is None or command in self.commands
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, slug: str, *, benchmark: str, scope: Scope = "run", category: str | None = None,
+         commands: Iterable[str] | None = ("run",), versions: Iterable[str] = VERSIONS) -> Callable[[RuleFn], RuleFn]:
+    """Register the decorated function as a rule."""
+    def decorate(fn: RuleFn) -> RuleFn:
+        entry = Rule(id=rule_id, slug=slug, benchmark=benchmark, scope=scope,
+                     category=category or ("submission" if scope == "group" else "run"), fn=fn,
+                     commands=tuple(commands) if commands is not None else None, versions=tuple(versions))
+        if entry.name in REGISTRY and REGISTRY[entry.name].fn is not fn:
+            raise ValueError(f"rule {entry.name} registered twice")
+        REGISTRY[entry.name] = entry
+        return fn
+    return decorate
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, loading all benchmarks' rule modules first; sorted by benchmark, scope and id."""
+    from mlps_harness.benchmarks.registry import load_rule_modules
+
+    load_rule_modules()
+    return sorted(REGISTRY.values(), key=lambda r: (r.benchmark, r.scope, _id_key(r.id), r.slug))
+
+
+def _id_key(rule_id: str) -> tuple:
+    return tuple(int(p) for p in re.findall(r"\d+", rule_id)) + (rule_id,)
+
+
+@dataclass
+class RuleResult:
+    """The outcome of one rule on one target: the worst division of its findings, or not applicable."""
+
+    rule: str
+    division: Division | None               #: None when not applicable
+    findings: list[Finding]
+    reason: str = ""                        #: why the rule does not apply
+
+    @property
+    def applicable(self) -> bool:
+        return self.division is not None
+
+    def problems(self) -> list[Finding]:
+        """The OPEN and INVALID findings, INVALID first."""
+        bad = [f for f in self.findings if f.division is not Division.CLOSED]
+        return sorted(bad, key=lambda f: -f.division.rank)
+
+
+def evaluate(entry: Rule, target: Any, version: str) -> RuleResult:
+    """Run one rule on a run or group. Exceptions other than `NotApplicable` propagate (they are errors)."""
+    if version not in entry.versions:
+        return RuleResult(entry.name, None, [], f"rule {entry.name} is not part of ruleset {version}")
+    try:
+        produced = entry.fn(target)
+        findings = list(produced) if produced is not None else []
+    except NotApplicable as exc:
+        return RuleResult(entry.name, None, [], str(exc))
+    if not findings:
+        findings = [closed(f"{entry.title}: satisfied")]
+    return RuleResult(entry.name, worst(f.division for f in findings), findings)

@@ -1,0 +1,120 @@
+"""The verdict book: rolls rule outcomes up into a verdict per run, per submission group and overall.
+
+It is fed from test reports (`pytest_runtest_logreport`), which under xdist arrive on the controller with their
+JSON-plain `user_properties`, so the verdict is the same serially and with `-n 2`. State lives in
+`config.stash`, never in module globals.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mlps_harness.outcomes import Division, worst
+
+BOOK_KEY = pytest.StashKey["VerdictBook"]()
+
+OUTCOME_WORDS = ("closed", "open", "invalid", "error", "na")
+
+
+@dataclass
+class GroupRow:
+    group: str
+    benchmark: str = ""
+    model: str = ""
+    accelerators: set[str] = field(default_factory=set)
+    runs: set[str] = field(default_factory=set)
+    verdict: Division = Division.CLOSED
+
+
+@dataclass
+class VerdictBook:
+    """Everything needed for the verdict panel, the HTML summary, JUnit and the JSON verdict."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_WORDS, 0))
+    runs: dict[str, Division] = field(default_factory=dict)
+    groups: dict[str, GroupRow] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def evaluated(self) -> int:
+        return sum(v for k, v in self.counts.items() if k != "na")
+
+    def verdict(self) -> Division | None:
+        """The overall verdict, or None when no rule was evaluated."""
+        if not self.evaluated:
+            return None
+        return worst([*self.runs.values(), *(g.verdict for g in self.groups.values())])
+
+    def record(self, report: pytest.TestReport) -> None:
+        """Take one phase report of a rule test into account."""
+        props = dict(report.user_properties)
+        if "mlps_rule" not in props or report.nodeid in self.seen:
+            return
+        if report.when == "setup" and report.failed:
+            outcome = "error"
+        elif report.when == "setup" and report.skipped:
+            outcome = "na"
+        elif report.when == "call":
+            outcome = props.get("mlps_outcome", "error" if report.failed else "na")
+            if outcome not in OUTCOME_WORDS:
+                outcome = "error"
+        else:
+            return
+        self.seen.add(report.nodeid)
+        self.counts[outcome] += 1
+        group = self.groups.setdefault(props.get("mlps_group", ""), GroupRow(props.get("mlps_group", "")))
+        group.benchmark = props.get("mlps_benchmark", group.benchmark)
+        group.model = props.get("mlps_model", group.model)
+        group.accelerators.update(a for a in props.get("mlps_accelerator", "").split(",") if a)
+        run_id = props.get("mlps_run")
+        if run_id and props.get("mlps_command") == "run":
+            group.runs.add(run_id)
+        if outcome == "na":
+            if run_id:
+                self.runs.setdefault(run_id, Division.CLOSED)
+            return
+        division = Division.INVALID if outcome == "error" else Division(outcome.upper())
+        if run_id:
+            self.runs[run_id] = worst([self.runs.get(run_id, Division.CLOSED), division])
+        group.verdict = worst([group.verdict, division])
+        if outcome == "error":
+            message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "rule crashed"
+            self.problems.append({"division": "INVALID", "rule": props.get("mlps_rule_name"), "run": run_id,
+                                  "group": group.group, "message": f"rule crashed: {message}",
+                                  "fix": "report this as a harness bug; the rule could not be evaluated"})
+        elif division is not Division.CLOSED:
+            for finding in json.loads(props.get("mlps_findings", "[]")):
+                self.problems.append({"rule": props.get("mlps_rule_name"), "run": run_id, "group": group.group,
+                                      **finding})
+
+    def sorted_problems(self) -> list[dict[str, Any]]:
+        """OPEN and INVALID findings, INVALID first, then by group, run and rule."""
+        rank = {"INVALID": 0, "OPEN": 1}
+        return sorted(self.problems, key=lambda p: (rank.get(p.get("division", ""), 2), p.get("group") or "",
+                                                    p.get("run") or "", p.get("rule") or ""))
+
+    def as_json(self) -> dict[str, Any]:
+        """The machine-readable verdict (`--mlps-json`)."""
+        verdict = self.verdict()
+        return {
+            "verdict": verdict.value if verdict else None,
+            "counts": self.counts,
+            "groups": [{"group": g.group, "benchmark": g.benchmark, "model": g.model,
+                        "accelerators": sorted(g.accelerators), "runs": len(g.runs),
+                        "verdict": g.verdict.value}
+                       for g in sorted(self.groups.values(), key=lambda g: g.group)],
+            "runs": {run: division.value for run, division in sorted(self.runs.items())},
+            "findings": self.sorted_problems(),
+        }
+
+
+def book(config: pytest.Config) -> VerdictBook:
+    """The session's verdict book (created on first use)."""
+    if BOOK_KEY not in config.stash:
+        config.stash[BOOK_KEY] = VerdictBook()
+    return config.stash[BOOK_KEY]
