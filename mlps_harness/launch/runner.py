@@ -229,7 +229,7 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
                 time.sleep(0.05)
         finally:
             # Stop everything: on timeout/signal, and also leftovers after a normal exit.
-            process.kill(); process.wait()
+            stop_process_tree(process, grace_seconds=kill_grace_seconds)
     for pump in pumps:
         pump.join(timeout=10)
     duration = time.monotonic() - started
