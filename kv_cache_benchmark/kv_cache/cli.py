@@ -31,8 +31,12 @@ class _RaisingParser(argparse.ArgumentParser):
     """argparse that raises BenchmarkUsageError instead of exiting."""
 
     def error(self, message: str):  # type: ignore[override]
-        option = message.split(":", 1)[0].replace("argument ", "") if ":" in message else "arguments"
-        raise BenchmarkUsageError(option, message, "run kv-cache.py --help for valid values")
+        option, problem = "arguments", message
+        if message.startswith("argument ") and ": " in message:
+            option, problem = message[len("argument "):].split(": ", 1)
+        problem = (problem.replace("invalid int value", "expected an integer, got")
+                   .replace("invalid float value", "expected a number, got"))
+        raise BenchmarkUsageError(option, problem, "run kv-cache.py --help for valid values")
 
 
 def build_parser() -> argparse.ArgumentParser:
