@@ -185,7 +185,7 @@ fi
 
 # --- check -------------------------------------------------------------------
 say "check: importing the installed pieces"
-"$PYTHON" -I - <<'PY'
+TF_CPP_MIN_LOG_LEVEL=3 "$PYTHON" -I - <<'PY'
 import importlib, sys
 from importlib import metadata
 problems = []
