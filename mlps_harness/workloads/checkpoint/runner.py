@@ -31,8 +31,20 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def idle_barrier(comm, poll_seconds: float = 0.0002) -> None:
+    """Barrier that sleeps while waiting instead of busy-polling.
+
+    Open MPI spins in a blocking barrier; on small machines a rank that finished its I/O
+    would then steal CPU from the ranks (and kernel writeback) still doing I/O.
+    """
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(poll_seconds)
+
+
 def _raise_if_any_failed(comm, local_error: str | None) -> None:
     """Collective: every rank learns whether any rank failed (also acts as a barrier)."""
+    idle_barrier(comm)
     errors = comm.allgather(local_error)
     for rank, message in enumerate(errors):
         if message is not None:
@@ -65,7 +77,8 @@ class CheckpointWorkload:
         """Barrier, run ``action`` timed, then a collective error check; record the timing."""
         if self.options.time_between_checkpoints > 0:
             time.sleep(self.options.time_between_checkpoints)
-        self.comm.Barrier()
+        idle_barrier(self.comm)
+        self.comm.Barrier()  # everyone has arrived: this one releases all ranks together
         started_at = datetime.now()
         began = time.perf_counter()
         error = None
