@@ -47,13 +47,14 @@ CACHE_STATS_KEYS = (
     "total_read_bytes", "total_write_bytes", "total_read_gb", "total_write_gb",
     "read_write_ratio", "read_iops", "write_iops", "storage_tokens_processed",
 )
-#: ours: real rates beside the upstream counts (always present in cache_stats).
+#: ours: real rates beside the upstream counts, and tier movement (always present).
 CACHE_STATS_RATE_KEYS = (
     "read_iops_per_sec", "write_iops_per_sec",
     "storage_read_iops_per_sec", "storage_write_iops_per_sec",
     "total_read_bandwidth_gbps", "total_write_bandwidth_gbps",
     "storage_read_busy_bandwidth_gbps", "storage_write_busy_bandwidth_gbps",
     "storage_read_busy_seconds", "storage_write_busy_seconds",
+    "demotions", "evictions",
 )
 STORAGE_HEALTH_KEYS = ("overall_status", "criteria", "passed_count", "total_count")
 CRITERION_KEYS = ("name", "target", "actual", "unit", "passed")

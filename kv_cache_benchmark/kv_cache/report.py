@@ -124,6 +124,8 @@ def _cache_stats(bench: KVCacheBenchmark, profile: str) -> dict:
         "read_write_ratio": _div(read_bytes, write_bytes),
         "read_iops": read_ops, "write_iops": write_ops,
         "storage_tokens_processed": counters.counts["storage_tokens_processed"],
+        # ours: block movement between tiers
+        "demotions": counters.counts["demotions"], "evictions": counters.counts["evictions"],
         # ours: rates as rates
         "read_iops_per_sec": _div(read_ops, elapsed), "write_iops_per_sec": _div(write_ops, elapsed),
         "storage_read_iops_per_sec": _div(counters.ops[("storage", "read")], elapsed),
