@@ -100,11 +100,15 @@ def test_parse_hosts_accepts_ipv6_and_defaults():
 
 def test_built_argv_is_accepted_by_real_mpirun(mpirun_path, tmp_path):
     # 3 ranks on 2 slots: only works because --oversubscribe is added automatically.
-    command = ["python3", "-c", "import os; print('rank', os.environ['OMPI_COMM_WORLD_RANK'])"]
-    argv = build_mpirun_argv(MpiLaunchSpec(num_ranks=3, hosts="127.0.0.1:2"), command)
+    # Each rank writes its own file (ranks' stdout lines may interleave through mpirun).
+    script = ("import os, sys; rank = os.environ['OMPI_COMM_WORLD_RANK']; "
+              "open(os.path.join(sys.argv[1], 'rank' + rank), 'w').write(os.environ['OMPI_COMM_WORLD_SIZE'])")
+    argv = build_mpirun_argv(MpiLaunchSpec(num_ranks=3, hosts="127.0.0.1:2"),
+                             ["python3", "-c", script, str(tmp_path)])
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=subprocess_env())
     assert completed.returncode == 0, completed.stderr
-    assert sorted(completed.stdout.split("\n")[:-1]) == ["rank 0", "rank 1", "rank 2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rank0", "rank1", "rank2"]
+    assert {p.read_text() for p in tmp_path.iterdir()} == {"3"}
 
 
 def test_real_not_enough_slots_failure_is_explained(mpirun_path, tmp_path):
