@@ -51,6 +51,8 @@ def test_two_rank_run_writes_planned_bytes_and_upstream_shaped_results(run_check
     assert workload["cache_drop_method"] in ("drop_caches", "fadvise_dontneed")
     assert workload["load_sources"] == [1, 2, 1]
     assert workload["bytes_per_rank"] == planned
+    transfer_MiB = 0.25
+    assert all(0 < rss <= 2 * transfer_MiB + 100 for rss in workload["peak_rss_MB_per_rank"])
 
     per_rank = [_load(run.output_dir / f"{rank}_per_epoch_stats.json")["1"] for rank in (0, 1)]
     for rank, stats in enumerate(per_rank):
@@ -71,7 +73,7 @@ def test_two_rank_run_writes_planned_bytes_and_upstream_shaped_results(run_check
 
 def test_read_only_invocation_reuses_checkpoints_and_odirect_fadvise_path(run_checkpoint_workload, tmp_path):
     common = ("--size-scale", str(TINY_SCALE), "--transfer-size", "64K", "--odirect",
-              "--cache-drop", "fadvise")
+              "--cache-drop", "fadvise", "--time-between-checkpoints", "0.01")
     first = run_checkpoint_workload("--num-checkpoints-write", "2", "--num-checkpoints-read", "0", *common)
     assert first.returncode == 0, first.stderr
     assert "load_checkpoint_duration_mean_seconds" not in _load(first.output_dir / "summary.json")["metric"]
@@ -81,6 +83,7 @@ def test_read_only_invocation_reuses_checkpoints_and_odirect_fadvise_path(run_ch
     summary = _load(second.output_dir / "summary.json")
     assert summary["workload"]["cache_drop_method"] == "fadvise_dontneed"
     assert summary["workload"]["odirect"] is True
+    assert summary["workload"]["time_between_checkpoints"] == 0.01
     assert summary["workload"]["load_sources"] == [1, 2]
     assert "save_checkpoint_duration_mean_seconds" not in summary["metric"]
     assert summary["metric"]["load_checkpoint_duration_mean_seconds"] > 0
