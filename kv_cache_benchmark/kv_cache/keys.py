@@ -54,6 +54,7 @@ CACHE_STATS_RATE_KEYS = (
     "total_read_bandwidth_gbps", "total_write_bandwidth_gbps",
     "storage_read_busy_bandwidth_gbps", "storage_write_busy_bandwidth_gbps",
     "storage_read_busy_seconds", "storage_write_busy_seconds",
+    "storage_read_op_bandwidth_gbps", "storage_write_op_bandwidth_gbps",
     "demotions", "evictions",
 )
 STORAGE_HEALTH_KEYS = ("overall_status", "criteria", "passed_count", "total_count")

@@ -124,6 +124,10 @@ def _cache_stats(bench: KVCacheBenchmark, profile: str) -> dict:
         "read_write_ratio": _div(read_bytes, write_bytes),
         "read_iops": read_ops, "write_iops": write_ops,
         "storage_tokens_processed": counters.counts["storage_tokens_processed"],
+        "storage_read_op_bandwidth_gbps": _div(counters.bytes[("storage", "read")] / GIB,
+                                               counters.op_seconds[("storage", "read")]),
+        "storage_write_op_bandwidth_gbps": _div(counters.bytes[("storage", "write")] / GIB,
+                                                counters.op_seconds[("storage", "write")]),
         # ours: block movement between tiers
         "demotions": counters.counts["demotions"], "evictions": counters.counts["evictions"],
         # ours: rates as rates
