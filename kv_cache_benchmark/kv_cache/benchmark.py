@@ -22,7 +22,7 @@ from .cache import MultiTierCache
 from .config import BenchmarkConfig
 from .models import block_bytes, get_model
 from .procinfo import seconds_since_process_start
-from .tiers import GIB, CpuTier, NvmeTier, SimulatedGpuTier
+from .tiers import GIB, CpuTier, NvmeTier, OperationAborted, SimulatedGpuTier
 from .workload import OpenLoopGenerator, Phase, Request, make_users
 
 log = logging.getLogger("kv_cache")
@@ -78,6 +78,7 @@ class KVCacheBenchmark:
         self.cache_dir = self._prepare_cache_dir()
         self.data = BlockDataSource(self.seed)
         self.nvme = NvmeTier(self._storage_limit_bytes(), self.data, self.cache_dir)
+        self.nvme.abort = self.stop
         tiers = [
             SimulatedGpuTier(int(config.gpu_mem_gb * config.num_gpus * GIB), self.data,
                              config.simulated_gpu_bandwidth_gbps),
@@ -165,7 +166,7 @@ class KVCacheBenchmark:
                 continue
             try:
                 self._process(request, rng)
-            except _Abandoned:
+            except (_Abandoned, OperationAborted):
                 continue
             except Exception as exc:  # storage full or a bug: stop the whole run
                 self.failure = exc

@@ -28,6 +28,10 @@ class BlockMissingError(Exception):
     """The block vanished from the tier (evicted or demoted concurrently)."""
 
 
+class OperationAborted(Exception):
+    """The run is stopping: a long block transfer was cut short."""
+
+
 class _Scratch(threading.local):
     """One reusable chunk buffer per thread (bounded memory per worker)."""
 
@@ -161,6 +165,7 @@ class NvmeTier(Tier):
         self._lock = threading.Lock()
         self._scratch = _Scratch()
         self._bytes_written = 0
+        self.abort: threading.Event | None = None   # set => cut long transfers short
         fault = os.environ.get(FAULT_ENV_ENOSPC_AFTER_BYTES)
         self._fault_after = int(fault) if fault else None
 
@@ -176,6 +181,10 @@ class NvmeTier(Tier):
                 os.unlink(entry.path)
                 removed += 1
         return removed
+
+    def _check_abort(self) -> None:
+        if self.abort is not None and self.abort.is_set():
+            raise OperationAborted()
 
     def _account_write(self, nbytes: int) -> None:
         with self._lock:
@@ -202,12 +211,17 @@ class NvmeTier(Tier):
                 else:
                     self.data.fill(block_hash, offset, scratch[:length])
                     view = memoryview(scratch[:length])
+                self._check_abort()
                 self._account_write(length)
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
             host = time.perf_counter() - start
             os.fsync(fd)
+        except OperationAborted:
+            os.close(fd)
+            self._unlink(path)
+            raise
         except OSError as exc:
             os.close(fd)
             self._unlink(path)
@@ -236,6 +250,7 @@ class NvmeTier(Tier):
             header = os.read(fd, 128)
             for offset in range(0, size, chunk):
                 length = min(chunk, size - offset)
+                self._check_abort()
                 got = os.readv(fd, [scratch[:length]])
                 if got != length:
                     raise BlockMissingError(f"{key}: short read")
