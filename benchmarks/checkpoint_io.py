@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--size-scale", type=float, default=0.01)
     parser.add_argument("--checkpoints", type=int, default=3, help="checkpoints written and read per round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating workload/plain rounds")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating workload/plain rounds")
     parser.add_argument("--transfer-size", default="16M")
     args = parser.parse_args()
     work_dir = args.dir or Path(tempfile.mkdtemp(prefix="ckpt-bench-"))
@@ -121,17 +121,22 @@ def main() -> None:
     total = sum(checkpoint_bytes_per_rank(args.model, args.ranks, size_scale=args.size_scale))
 
     saves, loads, plain_writes, plain_reads, rss, methods = [], [], [], [], [], set()
-    for _ in range(args.rounds):
-        summary = run_workload(args, work_dir)
-        results = work_dir / "workload-results"
-        saves += workload_bandwidths(summary, results, args.ranks, "save")
-        loads += workload_bandwidths(summary, results, args.ranks, "load")
-        rss += summary["workload"]["peak_rss_MB_per_rank"]
-        methods.add(summary["workload"]["cache_drop_method"])
-        writes, reads, method = plain_sequential(work_dir / "plain-sequential", total, transfer, args.checkpoints)
-        plain_writes += writes
-        plain_reads += reads
-        methods.add(f"plain:{method}")
+    for round_index in range(args.rounds):
+        # alternate which side goes first so slow-downs over time hit both alike
+        for side in (("workload", "plain") if round_index % 2 == 0 else ("plain", "workload")):
+            if side == "workload":
+                summary = run_workload(args, work_dir)
+                results = work_dir / "workload-results"
+                saves += workload_bandwidths(summary, results, args.ranks, "save")
+                loads += workload_bandwidths(summary, results, args.ranks, "load")
+                rss += summary["workload"]["peak_rss_MB_per_rank"]
+                methods.add(summary["workload"]["cache_drop_method"])
+            else:
+                writes, reads, method = plain_sequential(work_dir / "plain-sequential", total, transfer,
+                                                         args.checkpoints)
+                plain_writes += writes
+                plain_reads += reads
+                methods.add(f"plain:{method}")
     print(f"directory            {work_dir}")
     print(f"checkpoint           {args.model}, {args.ranks} ranks, {total / 2**20:.1f} MiB per checkpoint, "
           f"{args.rounds} rounds x {args.checkpoints} checkpoints, transfer {transfer / 2**20:g} MiB, "

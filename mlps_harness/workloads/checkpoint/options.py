@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .sizing import CheckpointUsageError, model_names
@@ -31,14 +31,12 @@ class WorkloadOptions:
     size_scale: float = 1.0
     subset: bool | None = None
     cache_drop: str = "auto"
-    extra: dict = field(default_factory=dict)
 
     def as_record(self) -> dict:
         """JSON-friendly copy for result files."""
         record = asdict(self)
         record["checkpoint_folder"] = str(self.checkpoint_folder)
         record["output_dir"] = str(self.output_dir)
-        record.pop("extra")
         return record
 
 

@@ -31,7 +31,7 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def idle_barrier(comm, poll_seconds: float = 0.0002) -> None:
+def idle_barrier(comm, poll_seconds: float = 0.001) -> None:
     """Barrier that sleeps while waiting instead of busy-polling.
 
     Open MPI spins in a blocking barrier; on small machines a rank that finished its I/O
@@ -64,9 +64,7 @@ class CheckpointWorkload:
         self.durations: dict[str, list[float]] = {"save": [], "load": []}
         self.cache_drop_methods: list[str] = []
         self.size_GB = plan.total_bytes / GIB
-        largest = max(max(s.model_bytes, s.optimizer_bytes) for s in plan.shards)
-        block = min(options.transfer_size, max(largest, DIRECT_IO_ALIGNMENT))
-        self.transfer_size = block if block == options.transfer_size else -(-block // DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT
+        self.transfer_size = _effective_transfer_size(options.transfer_size, plan)
         self.buffer = TransferBuffer(self.transfer_size, seed=self.rank + 1)
 
     def _my_files(self, checkpoint_index: int) -> list[tuple[Path, int]]:
@@ -157,6 +155,14 @@ class CheckpointWorkload:
             self._timed("load", number, lambda: self._load(source))
 
 
+def _effective_transfer_size(requested: int, plan: CheckpointPlan) -> int:
+    """The requested block size, or less when no shard file is that big (saves memory)."""
+    largest_file = max(max(s.model_bytes, s.optimizer_bytes) for s in plan.shards)
+    if largest_file >= requested:
+        return requested
+    return max(DIRECT_IO_ALIGNMENT, -(-largest_file // DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT)
+
+
 def _shared_split_type() -> int:
     from mpi4py import MPI
     return MPI.COMM_TYPE_SHARED
@@ -181,7 +187,8 @@ def _workload_record(options: WorkloadOptions, plan: CheckpointPlan, workload: C
         "world_size": plan.world_size, "data_parallelism": plan.data_parallelism,
         "zero_stage": spec.zero_stage, "tensor_parallelism": spec.tensor_parallelism,
         "pipeline_parallelism": spec.pipeline_parallelism, "size_scale": plan.size_scale,
-        "transfer_size": options.transfer_size, "odirect": options.odirect, "fsync": options.fsync,
+        "transfer_size": options.transfer_size, "transfer_size_used": workload.transfer_size,
+        "odirect": options.odirect, "fsync": options.fsync,
         "cache_drop_option": options.cache_drop,
         "cache_drop_method": distinct[0] if len(distinct) == 1 else ("none" if not distinct else "mixed"),
         "cache_drop_methods_per_load": workload.cache_drop_methods,
