@@ -69,6 +69,20 @@ def create_collection(client: Any, name: str, spec: DatasetSpec, index_type: str
                     metric_type=metric_type, params=index_params)
     client.create_collection(name, schema=schema, index_params=index, shards_num=num_shards)
     client.alter_collection_properties(name, properties={DATASET_PROPERTY: json.dumps(spec.to_dict())})
+    # Insert into a released collection: milvus-lite then builds no index in
+    # the background, and the later load_collection() builds it synchronously.
+    client.release_collection(name)
+
+
+def load_and_build(client: Any, name: str, timeout_s: float) -> None:
+    """Load the collection into memory; returns once its index is usable.
+
+    On milvus-lite ``describe_index`` always says "Finished", even while a
+    background build runs and searches silently scan every row; ``load``
+    is what builds missing segment indexes synchronously, so call this
+    after the final flush and before any timing.
+    """
+    client.load_collection(name, timeout=timeout_s)
 
 
 def insert_rows(client: Any, name: str, ids: np.ndarray, vectors: np.ndarray, batch_size: int) -> int:

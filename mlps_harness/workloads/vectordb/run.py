@@ -91,7 +91,7 @@ def run_benchmark(
         if inserted == 0:
             raise VectorDBError(f"collection {collection!r} is empty; run `load` with --num-vectors > 0.")
         backend.wait_until_indexed(client, collection, inserted, timeout_s=600.0)
-        client.load_collection(collection)
+        backend.load_and_build(client, collection, timeout_s=600.0)
     finally:
         client.close()
 
