@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mlps_harness.workloads.checkpoint import CheckpointUsageError, WorkloadOptions, prelaunch_checks
+from mlps_harness.workloads.checkpoint import (CheckpointUsageError, WorkloadOptions, options_from_argv,
+                                               options_to_argv, prelaunch_checks)
 from mlps_harness.workloads.checkpoint.storage_io import (TransferBuffer, direct_io_supported,
                                                           read_shard, write_shard)
 
@@ -77,3 +78,14 @@ def test_free_space_check_counts_only_bytes_not_yet_on_disk(tmp_path, monkeypatc
     FakeUsage.free = needed
     prelaunch_checks(options, 2)
     assert os.listdir(options.checkpoint_folder) == []
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"odirect": True, "fsync": False, "subset": True, "transfer_size": 1 << 20,
+     "time_between_checkpoints": 0.5, "num_checkpoints_write": 0, "cache_drop": "fadvise"},
+    {"subset": False, "size_scale": 1e-7},
+])
+def test_options_round_trip_through_argv(tmp_path, overrides):
+    options = _options(tmp_path, **overrides)
+    assert options_from_argv(options_to_argv(options)) == options

@@ -113,3 +113,25 @@ def options_from_argv(argv: list[str] | None = None) -> WorkloadOptions:
         subset=args.subset,
         cache_drop=args.cache_drop,
     )
+
+
+def options_to_argv(options: WorkloadOptions) -> list[str]:
+    """Command-line arguments that reproduce ``options`` (for building the mpirun command)."""
+    argv = [
+        "--model", options.model,
+        "--checkpoint-folder", str(options.checkpoint_folder),
+        "--output-dir", str(options.output_dir),
+        "--num-checkpoints-write", str(options.num_checkpoints_write),
+        "--num-checkpoints-read", str(options.num_checkpoints_read),
+        "--transfer-size", str(options.transfer_size),
+        "--time-between-checkpoints", repr(options.time_between_checkpoints),
+        "--size-scale", repr(options.size_scale),
+        "--cache-drop", options.cache_drop,
+    ]
+    if options.odirect:
+        argv.append("--odirect")
+    if not options.fsync:
+        argv.append("--no-fsync")
+    if options.subset is not None:
+        argv.append("--subset" if options.subset else "--no-subset")
+    return argv
