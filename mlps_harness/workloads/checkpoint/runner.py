@@ -54,8 +54,10 @@ def _raise_if_any_failed(comm, local_error: str | None) -> None:
 class CheckpointWorkload:
     """State of one rank during a run."""
 
-    def __init__(self, comm, options: WorkloadOptions, plan: CheckpointPlan, sources_available: int) -> None:
+    def __init__(self, comm, options: WorkloadOptions, plan: CheckpointPlan, sources_available: int,
+                 log=None) -> None:
         self.comm, self.options, self.plan = comm, options, plan
+        self.log = log  # rank 0 only: callable taking a list of log lines
         self.rank = comm.Get_rank()
         self.shard: RankShard = plan.shards[self.rank]
         self.node_comm = comm.Split_type(_shared_split_type(), key=self.rank)
@@ -94,6 +96,11 @@ class CheckpointWorkload:
             "duration": round(duration, 6),
             "throughput": self.size_GB / duration if duration > 0 else 0.0,
         }
+        if self.log is not None:
+            verb = "saving" if phase == "save" else "loading"
+            self.log([f"[OUTPUT] {timestamp(ended_at)} Finished {verb} checkpoint {number} in "
+                      f"{duration:.4f} s on rank 0; Throughput: "
+                      f"{self.records[f'{phase}_ckpt{number}']['throughput']:.4f} GB/s"])
 
     def _save(self, checkpoint_index: int) -> None:
         checkpoint_dir(self.options.checkpoint_folder, checkpoint_index).mkdir(exist_ok=True)
@@ -221,11 +228,13 @@ def run_workload(options: WorkloadOptions) -> int:
             checked = ("ok", plan, complete_checkpoints_on_disk(options, plan))
         except CheckpointUsageError as error:
             checked = ("usage", str(error), 0)
+        except Exception as error:  # never leave the other ranks waiting in bcast
+            checked = ("failed", f"pre-launch checks failed: {_describe(error)}", 0)
     status, payload, available = comm.bcast(checked, root=0)
-    if status == "usage":
+    if status != "ok":
         if rank == 0:
             sys.stderr.write(f"error: {payload}\n")
-        return EXIT_USAGE
+        return EXIT_USAGE if status == "usage" else EXIT_FAILED
     plan: CheckpointPlan = payload
     log_path = options.output_dir / "dlio.log" if rank == 0 else None
     if rank == 0:
@@ -237,7 +246,8 @@ def run_workload(options: WorkloadOptions) -> int:
     try:
         error = None
         try:
-            workload = CheckpointWorkload(comm, options, plan, available)
+            rank0_log = (lambda lines: _log(lines, log_path)) if rank == 0 else None
+            workload = CheckpointWorkload(comm, options, plan, available, log=rank0_log)
         except Exception as exc:
             error = f"setup failed: {_describe(exc)}"
         _raise_if_any_failed(comm, error)
