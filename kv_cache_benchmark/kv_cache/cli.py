@@ -19,6 +19,7 @@ MAX_SIZE_GB = 1024.0 * 1024.0          # 1 PiB: anything larger is a typo
 MAX_USERS = 100_000
 MAX_DURATION_S = 86_400
 SYSTEM_DIRS = ("/", "/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/usr", "/boot", "/lib")
+SYSTEM_TREES = ("/proc/", "/sys/", "/etc/", "/boot/")   # /dev/shm stays allowed
 UNAVAILABLE_FEATURES = {
     "enable_rag": "--enable-rag", "use_burst_trace": "--use-burst-trace",
     "dataset_path": "--dataset-path", "enable_autoscaling": "--enable-autoscaling",
@@ -98,7 +99,7 @@ def _check_range(option: str, value: float, low: float, high: float, unit: str =
 
 def _check_cache_dir(raw: str, storage_gb: float) -> Path:
     path = Path(raw).expanduser().resolve()
-    if str(path) in SYSTEM_DIRS or any(str(path).startswith(d + "/") for d in SYSTEM_DIRS[1:6]):
+    if str(path) in SYSTEM_DIRS or str(path).startswith(SYSTEM_TREES):
         raise BenchmarkUsageError("--cache-dir", f"{path} is a system directory",
                                   "point --cache-dir at a directory on the storage under test")
     if not path.exists():

@@ -258,7 +258,8 @@ class NvmeTier(Tier):
                     check_start = time.perf_counter()
                     expected = self.data.expected_first_word(block_hash, offset)
                     if int(scratch[:8].view(np.uint64)[0]) != expected:
-                        self.integrity_errors += 1
+                        with self._lock:
+                            self.integrity_errors += 1
                     host += time.perf_counter() - check_start
         finally:
             os.close(fd)

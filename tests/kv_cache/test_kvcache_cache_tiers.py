@@ -139,3 +139,17 @@ def test_stale_files_of_our_naming_only_are_removed(tmp_path):
     tier = NvmeTier(1 << 20, None, tmp_path)
     assert tier.remove_stale_files() == 2
     assert os.listdir(tmp_path) == ["my_dataset.npy"]
+
+
+def test_abort_cuts_a_transfer_short_and_removes_the_partial_file(tmp_path):
+    import threading
+
+    from kv_cache.blockdata import BlockDataSource
+    from kv_cache.tiers import OperationAborted
+    data = BlockDataSource(3, pool_bytes=4 * SMALL_CHUNK, chunk_bytes=SMALL_CHUNK)
+    tier = NvmeTier(1 << 30, data, tmp_path)
+    tier.abort = threading.Event()
+    tier.abort.set()
+    with pytest.raises(OperationAborted):
+        tier.write("user_a_req_0", 1, 4 * SMALL_CHUNK)
+    assert os.listdir(tmp_path) == []
