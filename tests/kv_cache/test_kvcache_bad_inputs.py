@@ -74,3 +74,27 @@ def test_cache_dir_filling_up_mid_run_stops_cleanly_and_removes_files(tmp_path):
     assert "full" in proc.stderr and "removed" in proc.stderr
     assert sorted(os.listdir(cache_dir)) == ["unrelated.txt"]
     assert not out.exists()
+
+
+def test_sigterm_stops_the_run_and_removes_block_files(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kvcache_helpers import SCRIPT
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), *TINY_RUN, "--gpu-mem-gb", "0",
+                             "--cpu-mem-gb", "0", "--duration", "60", "--cache-dir",
+                             str(cache_dir), "--output", str(tmp_path / "out.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while not any(p.suffix == ".npy" for p in cache_dir.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, "no block file appeared"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert os.listdir(cache_dir) == []
