@@ -18,6 +18,7 @@ from .options import (
     DEFAULT_QUERY_SEED,
     VectorDBError,
     build_search_params,
+    check_index_supported_by_engine,
     check_positive,
 )
 from .querying import CSV_COLUMNS, QueryJob, csv_rows, query_process
@@ -87,6 +88,7 @@ def run_benchmark(
                 f"collection {collection!r} was not created by `load` (no dataset description), so "
                 "recall cannot be computed; reload it with `load --force`."
             )
+        check_index_supported_by_engine(str(info["index_type"]), engine)
         inserted = backend.row_count(client, collection)
         if inserted == 0:
             raise VectorDBError(f"collection {collection!r} is empty; run `load` with --num-vectors > 0.")
@@ -96,6 +98,7 @@ def run_benchmark(
         client.close()
 
     index_type, metric_type = str(info["index_type"]), str(info["metric_type"])
+    recall_k = min(recall_k, inserted)  # cannot ask for more neighbours than there are rows
     search_params = {"metric_type": metric_type,
                      "params": build_search_params(index_type, search_ef=search_ef, nprobe=nprobe,
                                                    search_list=search_list)}

@@ -137,13 +137,13 @@ def disk_io_delta(before: dict[str, dict[str, int]], after: dict[str, dict[str, 
         }
         total_read += read
         total_written += written
-    rate = elapsed_s if elapsed_s > 0 else float("nan")
     return {
         "device_selection": selection,
+        "elapsed_seconds": elapsed_s,
         "total_bytes_read": total_read,
-        "total_bytes_read_per_sec": total_read / rate if elapsed_s > 0 else 0.0,
+        "total_bytes_read_per_sec": total_read / elapsed_s if elapsed_s > 0 else 0.0,
         "total_bytes_written": total_written,
-        "total_bytes_written_per_sec": total_written / rate if elapsed_s > 0 else 0.0,
+        "total_bytes_written_per_sec": total_written / elapsed_s if elapsed_s > 0 else 0.0,
         "total_bytes_read_formatted": format_bytes(total_read),
         "total_bytes_written_formatted": format_bytes(total_written),
         "devices": per_device,
