@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-fsync", dest="fsync", action="store_false",
                         help="skip fsync after each shard (not allowed for CLOSED results)")
     parser.add_argument("--time-between-checkpoints", type=float, default=0.0,
-                        help="seconds to sleep between checkpoints (default 0)")
+                        help="seconds to sleep before each checkpoint, as upstream does (default 0)")
     parser.add_argument("--size-scale", type=float, default=1.0,
                         help="multiply every checkpoint size by this (e.g. 0.0001 on small machines)")
     parser.add_argument("--subset", action=argparse.BooleanOptionalAction, default=None,
