@@ -113,7 +113,6 @@ def _check_cache_dir(raw: str, storage_gb: float) -> Path:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, b"x" * 4096)
-            os.fsync(fd)
         finally:
             os.close(fd)
             probe.unlink(missing_ok=True)
