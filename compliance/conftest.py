@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.plugin import audit_index, parametrize_rule_cases
+from mlps_harness.plugin import audit_index, order_by_target, parametrize_rule_cases
 
 
 def pytest_configure(config: pytest.Config) -> None:
     audit_index(config)  # bad --results-dir is a usage error before anything is collected
+    if config.option.tbstyle == "auto":
+        # Rule failures carry no useful traceback; the verdict panel lists every finding. (--tb=short restores it.)
+        config.option.tbstyle = "no"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order_by_target(items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

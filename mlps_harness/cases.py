@@ -44,8 +44,9 @@ def build_cases(index: "ResultsIndex", category: str) -> list[RuleCase]:
     rules = [r for r in all_rules() if r.category == category]
     cases: list[RuleCase] = []
     if category == "submission":
+        groups = index.discovery.groups()
         for group_id in index.group_ids():
-            refs = index.discovery.groups()[group_id]
+            refs = groups[group_id]
             for entry in rules:
                 if entry.benchmark in ("*", refs[0].benchmark):
                     cases.append(RuleCase(entry.name, "group", group_id, group_id, refs[0].benchmark, refs[0].model))
@@ -55,6 +56,18 @@ def build_cases(index: "ResultsIndex", category: str) -> list[RuleCase]:
             if entry.applies(ref.benchmark, ref.command):
                 cases.append(RuleCase(entry.name, "run", ref.run_id, ref.group_id, ref.benchmark, ref.model))
     return cases
+
+
+def planned_cases(benchmark: str, model: str | None, slots: dict[str, str], category: str) -> list[RuleCase]:
+    """Cases for a suite's planned runs: `slots` maps a slot ("run/0", "datagen") to its command."""
+    from mlps_harness.rules import all_rules
+
+    rules = [r for r in all_rules() if r.category == category]
+    if category == "submission":
+        return [RuleCase(r.name, "group", "group", "group", benchmark, model)
+                for r in rules if r.benchmark in ("*", benchmark)]
+    return [RuleCase(r.name, "run", slot, "group", benchmark, model)
+            for slot, command in slots.items() for r in rules if r.applies(benchmark, command)]
 
 
 def as_params(cases: list[RuleCase]) -> list[Any]:
@@ -110,17 +123,17 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
 
     entry: Rule = REGISTRY[case.rule]
     props = item.user_properties
-    props.extend([("mlps_rule", entry.id), ("mlps_rule_name", entry.name), ("mlps_group", case.group),
+    props.extend([("mlps_rule", entry.id), ("mlps_rule_name", entry.name), ("mlps_group", index.resolve(case.group)),
                   ("mlps_benchmark", case.benchmark), ("mlps_model", case.model or "")])
     if case.scope == "group":
-        target = index.group(case.group)
+        target = index.group(index.resolve(case.group))
         version = target.rules_version
         division_dir = next((r.ref.division_dir for r in target.runs if r.ref.division_dir), None)
         accel = sorted({r.accelerator for r in target.runs if r.accelerator})
         props.append(("mlps_accelerator", ",".join(accel)))
         props.append(("mlps_group_runs", str(len([r for r in target.runs if r.ref.command == "run"]))))
     else:
-        target = index.run(case.target)
+        target = index.run(index.resolve(case.target))
         version = target.rules_version
         division_dir = target.ref.division_dir
         props.append(("mlps_run", target.run_id))

@@ -30,6 +30,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the division you submit to: with 'closed', OPEN findings fail the run; unset = report only")
     group.addoption("--mlps-json", metavar="PATH", default=None,
                     help="write the machine-readable verdict (per run, per group, overall, findings) to PATH")
+    from mlps_harness.benchmarks.registry import benchmarks
+    from mlps_harness.suite.options import GROUP, add_suite_options
+
+    add_suite_options(parser)
+    for spec in benchmarks().values():
+        if spec.add_options is not None:
+            spec.add_options(parser.getgroup(GROUP))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,6 +88,21 @@ def parametrize_rule_cases(metafunc: pytest.Metafunc, index: "ResultsIndex") -> 
         return
     category = getattr(metafunc.function, "mlps_category", "run")
     metafunc.parametrize("mlps_case", as_params(build_cases(index, category)))
+
+
+def order_by_target(items: list[pytest.Item]) -> None:
+    """Run every rule of one run back to back, each group's rules after its runs (so each run is parsed once)."""
+    categories = {"layout": 0, "run": 1, "submission": 2}
+
+    def key(item: pytest.Item) -> tuple:
+        spec = getattr(item, "callspec", None)
+        case = spec.params.get("mlps_case") if spec else None
+        if case is None:
+            return ("", 0, "", 0, item.nodeid)
+        category = categories.get(getattr(item.function, "mlps_category", "run"), 1)
+        return (case.group, 1 if case.scope == "group" else 0, case.target, category, case.rule)
+
+    items.sort(key=key)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlps_harness.model import Run
@@ -39,6 +39,8 @@ class BenchmarkSpec:
     parse_extra: Callable[["Run"], None] | None = None
     #: optional: extra ruleset data directory holding `<version>/<name>.yaml`
     ruleset_dir: Path | None = None
+    #: optional: adds the benchmark's own suite options to the option group it is given
+    add_options: Callable[[Any], None] | None = None
     description: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -35,6 +35,10 @@ class ResultsIndex:
     def group_ids(self) -> list[str]:
         return sorted(self._groups)
 
+    def resolve(self, target: str) -> str:
+        """The run or group id a test target names (suites map planned slots such as "run/0" to real ids)."""
+        return target
+
     def ref(self, run_id: str) -> RunRef:
         return self._refs[run_id]
 

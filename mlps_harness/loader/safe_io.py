@@ -50,7 +50,7 @@ def read_text(path: str, shown: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> tup
                              fix="replace it with the file the benchmark wrote; this one is not a DLIO document")
     try:
         with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            data = fh.read(st.st_size + 1)
     except OSError as exc:
         return None, invalid(f"{shown} cannot be read: {exc.strerror}", file=shown,
                              fix="check the permissions of the results tree")

@@ -55,6 +55,8 @@ class Run(BaseModel):
     overrides: list[str] | None = None
     #: user overrides as dotted keys -> values, from metadata `params_dict` or `dlio_config/overrides.yaml`
     params: dict[str, str] = Field(default_factory=dict)
+    #: the file `params` were read from (relative to the results dir), for findings about an override
+    params_file: str | None = None
     #: extra typed documents that a benchmark's parser adds (e.g. KV cache or vector DB summaries)
     documents: dict[str, Any] = Field(default_factory=dict)
     load_findings: list[Finding] = Field(default_factory=list)
@@ -71,7 +73,7 @@ class Run(BaseModel):
         """Accelerator type from the metadata, else from `workload=<model>_<accel>` in the overrides."""
         if self.metadata and self.metadata.args and self.metadata.args.accelerator_type:
             return self.metadata.args.accelerator_type
-        for entry in self.overrides or []:
+        for entry in self.overrides or [] if self.ref.benchmark == "training" else []:
             if entry.startswith("workload="):
                 name = entry.split("=", 1)[1]
                 if "_" in name and not name.endswith("_datagen"):

@@ -1,0 +1,1 @@
+"""The training suite's logic: the plan built from options, dataset generation, and the DLIO runs."""

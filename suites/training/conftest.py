@@ -1,0 +1,111 @@
+"""`pytest suites/training`: datasize, datagen (once), warm-up + N DLIO runs, then every rule on those runs.
+
+With no options it runs the embedded default: a small unet3d configuration on this machine with 2 ranks.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlps_harness.cases import as_params, planned_cases
+from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.suite.index import SuiteIndex
+from mlps_harness.suite.progress import live_writer
+from mlps_harness.suite.serial import refuse_xdist
+from mlps_harness.training.plan import TrainingPlan, build_plan
+from mlps_harness.training.stages import Launch, RunInterrupted, generate_dataset, launch
+
+PLAN_KEY = pytest.StashKey[TrainingPlan]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    refuse_xdist(config, "suites/training")
+    config.stash[PLAN_KEY] = build_plan(config)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    plan = config.stash[PLAN_KEY]
+    size = plan.datasize
+    lines = [f"training: {plan.model} on {plan.num_processes} x {plan.accelerator}, hosts {','.join(plan.hosts)}, "
+             f"rules {plan.rules_version}{' (embedded default)' if plan.embedded else ''}",
+             f"datasize: {size.explain()}; {size.total_disk_bytes / 1024 ** 3:.1f} GiB "
+             f"(memory {plan.memory_gb_per_host:.1f} GiB x {plan.num_client_hosts} host(s), {plan.memory_source})",
+             *(f"warning: {w}" for w in plan.warnings)]
+    if config.getoption("--what-if"):
+        lines.append("what-if: these commands would run (nothing is executed):")
+        lines.append("  datagen: " + " ".join(plan.argv("datagen", plan.results_dir / "training" / plan.model
+                                                          / "datagen" / "<YYYYMMDD_HHMMSS>")))
+        for slot in plan.run_slots:
+            lines.append(f"  {slot}: " + " ".join(plan.argv("run", plan.results_dir / "training" / plan.model
+                                                           / "run" / "<YYYYMMDD_HHMMSS>")))
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    plan = metafunc.config.stash[PLAN_KEY]
+    if "slot" in metafunc.fixturenames:
+        metafunc.parametrize("slot", plan.run_slots)
+    if "mlps_case" in metafunc.fixturenames:
+        if metafunc.config.getoption("--what-if"):
+            metafunc.parametrize("mlps_case", [])
+            return
+        slots = {"datagen": "datagen", **{s: "run" for s in plan.run_slots}}
+        category = getattr(metafunc.function, "mlps_category", "run")
+        metafunc.parametrize("mlps_case", as_params(planned_cases("training", plan.model, slots, category)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--what-if"):
+        skip = pytest.mark.skip(reason="--what-if: nothing is run")
+        for item in items:
+            if "stage" in item.keywords and item.get_closest_marker("stage").args[0] != "datasize":
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def training_plan(pytestconfig: pytest.Config) -> TrainingPlan:
+    return pytestconfig.stash[PLAN_KEY]
+
+
+@pytest.fixture(scope="session")
+def cluster_info(training_plan: TrainingPlan) -> dict:
+    """Hosts, memory, CPUs and filesystems of data and results dirs, gathered once per session over MPI."""
+    plan = training_plan
+    declared = plan.memory_gb_per_host if plan.memory_source.startswith("declared") else None
+    return collect_cluster(plan.mpi, plan.data_dir, plan.results_dir, memory_gb=declared,
+                           num_hosts=plan.num_client_hosts if declared else None)
+
+
+@pytest.fixture(scope="session")
+def training_dataset(pytestconfig: pytest.Config, training_plan: TrainingPlan, cluster_info: dict) -> Launch:
+    """The dataset: generated once, or reused when the manifest shows identical parameters."""
+    try:
+        return generate_dataset(training_plan, cluster_info, live_writer(pytestconfig, "datagen"))
+    except RunInterrupted as exc:
+        pytest.exit(str(exc), returncode=130)
+
+
+@pytest.fixture(scope="session")
+def training_runs(pytestconfig: pytest.Config, training_plan: TrainingPlan, training_dataset: Launch,
+                  cluster_info: dict) -> dict[str, Launch]:
+    """Warm-up plus `--loops` runs back to back; stops at the first failed launch."""
+    done: dict[str, Launch] = {}
+    if not training_dataset.ok:
+        return done
+    for number, slot in enumerate(training_plan.run_slots):
+        try:
+            done[slot] = launch(training_plan, "run", cluster_info, number, live_writer(pytestconfig, slot))
+        except RunInterrupted as exc:
+            pytest.exit(str(exc), returncode=130)
+        if not done[slot].ok:
+            break
+    return done
+
+
+@pytest.fixture(scope="session")
+def mlps_results(training_plan: TrainingPlan, training_dataset: Launch, training_runs: dict[str, Launch]):
+    """This session's runs, loaded back through the audit's own loader."""
+    dirs = {slot: launch.run_dir for slot, launch in training_runs.items()}
+    if training_dataset.run_dir.is_dir():
+        dirs["datagen"] = training_dataset.run_dir
+    return SuiteIndex(training_plan.results_dir, dirs, training_plan.rules_version)

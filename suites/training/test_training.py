@@ -1,0 +1,57 @@
+"""The training suite's stages, then the same rule tests as `compliance/` on the runs just written."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlps_harness.training.plan import TrainingPlan
+from mlps_harness.training.stages import Launch
+
+
+def _category(name: str):
+    def mark(fn):
+        fn.mlps_category = name
+        return fn
+    return mark
+
+
+@pytest.mark.stage("datasize")
+def test_datasize(training_plan: TrainingPlan) -> None:
+    """The dataset size the rules require for this cluster, and which constraint dominates."""
+    size = training_plan.datasize
+    print(f"required files: {size.required_files} ({size.dominant} dominates); by memory {size.files_by_memory}, "
+          f"by samples {size.files_by_samples}; {size.total_disk_bytes} bytes")
+    if size.suggested_subfolders:
+        print(f"hint: --params dataset.num_subfolders_train={size.suggested_subfolders}")
+    assert size.required_files == max(size.files_by_memory, size.files_by_samples)
+
+
+@pytest.mark.stage("datagen")
+def test_datagen(training_dataset: Launch) -> None:
+    """The dataset was generated (or a dataset with identical parameters reused)."""
+    if not training_dataset.ok:
+        pytest.fail(training_dataset.failure(), pytrace=False)
+
+
+@pytest.mark.stage("run")
+def test_run(training_runs: dict[str, Launch], slot: str) -> None:
+    """One DLIO launch (run/0 is the warm-up)."""
+    if slot not in training_runs:
+        pytest.skip("not run: an earlier launch failed")
+    if not training_runs[slot].ok:
+        pytest.fail(training_runs[slot].failure(), pytrace=False)
+
+
+@_category("layout")
+def test_layout(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
+
+
+@_category("run")
+def test_rules(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
+
+
+@_category("submission")
+def test_submission(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
