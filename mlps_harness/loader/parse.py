@@ -117,8 +117,10 @@ def parse_run(ref: RunRef, rules_version: str = "auto") -> Run:
         _parse_config(run, config_dir, f"{shown}/{CONFIG_DIR}", findings)
     if run.metadata and run.metadata.params_dict is not None:
         run.params = {str(k): str(v) for k, v in run.metadata.params_dict.items()}
+        run.params_file = f"{shown}/{run.metadata_file}"
     elif run.overrides is not None:
         run.params = _params_from_overrides(run.overrides)
+        run.params_file = f"{shown}/{CONFIG_DIR}/overrides.yaml"
 
     if INCOMPLETE_MARKER in names:
         data, _ = read_json(os.path.join(ref.path, INCOMPLETE_MARKER), f"{shown}/{INCOMPLETE_MARKER}")

@@ -95,10 +95,13 @@ def datetime_name(run: Run) -> Iterator[Finding]:
 def one_metadata(run: Run) -> Iterator[Finding]:
     """Exactly one `<benchmark>_<datetime>_metadata.json` file."""
     names = matches(run.file_names(), "*_metadata.json")
+    own = f"{run.ref.benchmark}_{run.ref.leaf}_metadata.json"
     if not names:
-        yield invalid("no metadata file", parameter="metadata", expected=f"{run.ref.benchmark}_{run.ref.leaf}"
-                      "_metadata.json", actual="absent", file=run.run_id,
+        yield invalid("no metadata file", parameter="metadata", expected=own, actual="absent",
+                      file=f"{run.run_id}/{own}",
                       fix="copy the metadata file the benchmark wrote into the run directory")
     elif len(names) > 1:
+        extra = [n for n in names if n != run.metadata_file] or names[1:]
         yield invalid(f"{len(names)} metadata files", parameter="metadata", expected="1", actual=", ".join(names),
-                      file=run.run_id, fix="keep only the metadata file of this run")
+                      file=f"{run.run_id}/{extra[0]}", fix=f"keep only {run.metadata_file or own}, the metadata"
+                      " file of this run; remove the others")

@@ -64,11 +64,17 @@ def rule(rule_id: str, slug: str, *, benchmark: str, scope: Scope = "run", categ
         entry = Rule(id=rule_id, slug=slug, benchmark=benchmark, scope=scope,
                      category=category or ("submission" if scope == "group" else "run"), fn=fn,
                      commands=tuple(commands) if commands is not None else None, versions=tuple(versions))
-        if entry.name in REGISTRY and REGISTRY[entry.name].fn is not fn:
-            raise ValueError(f"rule {entry.name} registered twice")
+        previous = REGISTRY.get(entry.name)
+        if previous is not None and _origin(previous.fn) != _origin(fn):
+            raise ValueError(f"rule {entry.name} registered twice ({_origin(previous.fn)} and {_origin(fn)})")
         REGISTRY[entry.name] = entry
         return fn
     return decorate
+
+
+def _origin(fn: RuleFn) -> str:
+    """Where a rule function is defined; a module imported again (reload, in-process pytester) re-registers."""
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def all_rules() -> list[Rule]:

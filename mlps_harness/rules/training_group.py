@@ -29,6 +29,7 @@ def run_count(group: RunGroup) -> Iterator[Finding]:
     runs = group.by_command("run")
     if not runs:
         yield invalid("no run directories", parameter="run/", expected=str(need), actual="0",
+                      file=f"{group.group_id}/run",
                       fix=f"run the benchmark {need} times (1 warm-up + {sub.measured_runs})")
         return
     for accel, subset in sorted(_by_accelerator(runs).items()):
@@ -37,8 +38,9 @@ def run_count(group: RunGroup) -> Iterator[Finding]:
         if n < need or too_many:
             yield invalid(f"{n} run directories for {accel}; {need} are required (1 warm-up + {sub.measured_runs})",
                           parameter="run/", expected=str(need) if sub.exact_run_dirs else f">= {need}",
-                          actual=str(n), fix=f"run --loops {sub.measured_runs} (plus the warm-up) and keep exactly "
-                          f"{need} consecutive runs" if too_many else f"run {need - n} more time(s) in one sequence")
+                          actual=str(n), file=f"{group.group_id}/run",
+                          fix=f"run --loops {sub.measured_runs} (plus the warm-up) and keep exactly {need} "
+                          "consecutive runs" if too_many else f"run {need - n} more time(s) in one sequence")
         else:
             yield closed(f"{n} runs for {accel}", parameter="run/", actual=str(n))
 
@@ -83,7 +85,8 @@ def datagen_once(group: RunGroup) -> Iterator[Finding]:
     gens = group.by_command("datagen")
     if len(gens) != sub.datagen_dirs:
         yield invalid(f"{len(gens)} datagen directories", parameter="datagen/", expected=str(sub.datagen_dirs),
-                      actual=str(len(gens)), fix="keep the one datagen run that produced the dataset used by the runs"
+                      actual=str(len(gens)), file=f"{group.group_id}/datagen",
+                      fix="keep the one datagen run that produced the dataset used by the runs"
                       if gens else "include the datagen output (generation logs) in the submission")
 
 

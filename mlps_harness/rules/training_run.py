@@ -14,6 +14,19 @@ from mlps_harness.rules.training_ruleset import training_rules
 T = "training"
 
 
+def _meta(run: Run) -> str:
+    """The run's metadata file (or the run dir when it has none), for findings about recorded arguments."""
+    return f"{run.run_id}/{run.metadata_file}" if run.metadata_file else run.run_id
+
+
+def _config(run: Run) -> str:
+    return f"{run.run_id}/dlio_config/config.yaml"
+
+
+def _summary_file(run: Run) -> str:
+    return f"{run.run_id}/summary.json"
+
+
 def _summary(run: Run):
     if run.summary is None:
         raise NotApplicable("summary.json is missing or unusable (see the documents-parse rule)")
@@ -30,6 +43,11 @@ def complete_run(run: Run) -> Iterator[Finding]:
     if run.ref.command == "run" and "summary.json" not in run.file_names():
         yield invalid("incomplete run: DLIO wrote no summary.json", file=f"{run.run_id}/summary.json",
                       fix="check the run's stderr log, fix the cause and re-run")
+    elif run.ref.command == "run" and run.summary is not None and (run.summary.start is None
+                                                                  or run.summary.end is None):
+        yield invalid("incomplete run: summary.json has no start or end time", parameter="start/end",
+                      expected="ISO 8601 timestamps", actual="missing or null", file=_summary_file(run),
+                      fix="restore the summary.json DLIO wrote, or re-run the benchmark")
 
 
 @rule("H2.1", "benchmark-type", benchmark=T, commands=("run", "datagen"))
@@ -50,10 +68,12 @@ def model_known(run: Run) -> Iterator[Finding]:
     model = run.ref.model
     if model not in rs.models:
         yield invalid(f"unknown training model {model!r}", parameter="model", expected=", ".join(rs.models),
-                      actual=model, fix="use one of the ruleset's models (directory name under training/)")
+                      actual=model, file=run.run_id,
+                      fix="use one of the ruleset's models (directory name under training/)")
     elif model not in rs.closed_models:
         yield open_(f"{model} is not a CLOSED model in {run.rules_version}", parameter="model",
-                    expected=", ".join(rs.closed_models), actual=model, fix="submit it in the OPEN division")
+                    expected=", ".join(rs.closed_models), actual=model, file=run.run_id,
+                    fix="submit it in the OPEN division")
 
 
 @rule("H2.3", "accelerator-known", benchmark=T)
@@ -63,13 +83,15 @@ def accelerator_known(run: Run) -> Iterator[Finding]:
     accel = run.accelerator
     if accel is None:
         yield invalid("accelerator type is not recorded", parameter="accelerator_type",
-                      expected=", ".join(rs.accelerators), fix="re-run with --accelerator-type")
+                      expected=", ".join(rs.accelerators), file=_meta(run), fix="re-run with --accelerator-type")
     elif accel not in rs.accelerators:
         yield invalid(f"unknown accelerator {accel!r}", parameter="accelerator_type",
-                      expected=", ".join(rs.accelerators), actual=accel, fix="use a supported accelerator type")
+                      expected=", ".join(rs.accelerators), actual=accel, file=_meta(run),
+                      fix="use a supported accelerator type")
     elif accel not in rs.closed_accelerators:
         yield open_(f"{accel} is not a CLOSED accelerator in {run.rules_version}", parameter="accelerator_type",
-                    expected=", ".join(rs.closed_accelerators), actual=accel, fix="submit it in the OPEN division")
+                    expected=", ".join(rs.closed_accelerators), actual=accel, file=_meta(run),
+                    fix="submit it in the OPEN division")
 
 
 @rule("3.1.2", "dataset-size", benchmark=T)
@@ -89,7 +111,7 @@ def dataset_size(run: Run) -> Iterator[Finding]:
     record = wl.record_length_bytes or (ref.record_length_bytes if ref else None)
     if memory is None or not procs or not batch or not spf or record is None:
         yield invalid("cannot compute the required dataset size: memory, process count, batch size or record"
-                      " length is not recorded", parameter="dataset.num_files_train",
+                      " length is not recorded", parameter="dataset.num_files_train", file=_meta(run),
                       fix="re-run with the harness so cluster information and the config are recorded")
         return
     size = training_datasize(total_memory_bytes=memory, num_processes=procs, batch_size=batch,
@@ -98,7 +120,7 @@ def dataset_size(run: Run) -> Iterator[Finding]:
     if wl.num_files_train < size.required_files:
         yield invalid(f"dataset too small: {size.explain()} (memory from {source})",
                       parameter="dataset.num_files_train", expected=f">= {size.required_files}",
-                      actual=str(wl.num_files_train),
+                      actual=str(wl.num_files_train), file=_config(run),
                       fix=f"generate at least {size.required_files} files (datagen) and run with "
                           f"--params dataset.num_files_train={size.required_files}")
     else:
@@ -121,7 +143,8 @@ def au_minimum(run: Run) -> Iterator[Finding]:
     elif au < minimum * 100:
         yield invalid(f"accelerator utilisation {au:.1f} % is below {minimum * 100:.0f} %",
                       parameter="train_au_mean_percentage", expected=f">= {minimum * 100:.0f} %",
-                      actual=f"{au:.2f} %", fix="the storage is too slow for the accelerators simulated: use fewer "
+                      actual=f"{au:.2f} %", file=_summary_file(run),
+                      fix="the storage is too slow for the accelerators simulated: use fewer "
                       "accelerators per client, more read threads, or faster storage")
     else:
         yield closed("AU meets the minimum", parameter="train_au_mean_percentage", actual=f"{au:.2f} %")
@@ -138,30 +161,34 @@ def nonzero_steps(run: Run) -> Iterator[Finding]:
         if steps < rs.min_steps_per_epoch:
             yield invalid(f"only {steps} step(s) per epoch: DLIO reports zero metrics below "
                           f"{rs.min_steps_per_epoch}", parameter="steps per epoch",
-                          expected=f">= {rs.min_steps_per_epoch}", actual=str(steps),
+                          expected=f">= {rs.min_steps_per_epoch}", actual=str(steps), file=_config(run),
                           fix="generate more files or use fewer processes / a smaller batch")
             return
     throughput = summary.metric.train_throughput_mean_samples_per_second
     if throughput is not None and throughput <= 0:
         yield invalid("zero training throughput: the run read nothing", parameter="train_throughput",
-                      actual=str(throughput), fix="check the data dir and the step count, then re-run")
+                      actual=str(throughput), file=_summary_file(run),
+                      fix="check the data dir and the step count, then re-run")
 
 
 @rule("3.6.2", "allowed-params", benchmark=T)
 def allowed_params(run: Run) -> Iterator[Finding]:
     """Every override is on the CLOSED list (CLOSED), the OPEN list (OPEN), or else INVALID."""
     rs = training_rules(run.rules_version)
+    where = run.params_file
     for key, value in sorted(run.params.items()):
         if any(key == p or key.startswith(p + ".") for p in rs.ignored_param_prefixes):
             continue
         if key in rs.injected_params or key in rs.closed_params:
-            yield closed(f"{key} may be changed in CLOSED", parameter=key, actual=value)
+            yield closed(f"{key} may be changed in CLOSED", parameter=key, actual=value, file=where)
         elif key in rs.open_params:
             yield open_(f"{key} may only be changed in the OPEN division", parameter=key, actual=value,
-                        expected="reference value", fix=f"drop --params {key}=... for a CLOSED submission")
+                        expected="reference value", file=where,
+                        fix=f"drop --params {key}=... for a CLOSED submission")
         else:
-            yield invalid(f"{key} may not be changed", parameter=key, actual=value, expected="reference value",
-                          fix=f"remove the override {key}={value}; only the ruleset's allowed keys may change")
+            yield invalid(f"{key!r} may not be changed", parameter=key, actual=value, expected="reference value",
+                          file=where, fix=f"remove the override {key}={value}; only the ruleset's allowed keys "
+                          "may change")
 
 
 @rule("H2.6", "odirect", benchmark=T)
@@ -170,7 +197,7 @@ def odirect(run: Run) -> Iterator[Finding]:
     rs = training_rules(run.rules_version)
     if run.workload and run.workload.odirect and run.ref.model not in rs.odirect_models:
         yield invalid(f"reader.odirect is not allowed for {run.ref.model}", parameter="reader.odirect",
-                      expected="False", actual="True", fix="remove reader.odirect")
+                      expected="False", actual="True", file=_config(run), fix="remove reader.odirect")
 
 
 @rule("H2.5", "workflow-checkpoint", benchmark=T, versions=("v2.0",))
@@ -183,7 +210,7 @@ def workflow_checkpoint(run: Run) -> Iterator[Finding]:
         raise NotApplicable("workflow.checkpoint is not recorded")
     if not run.workload.checkpoint:
         yield invalid("workflow.checkpoint is False", parameter="workflow.checkpoint", expected="True",
-                      actual="False", fix="run the reference workload, which checkpoints")
+                      actual="False", file=_config(run), fix="run the reference workload, which checkpoints")
 
 
 @rule("3.3.4", "host-count", benchmark=T)
@@ -195,7 +222,8 @@ def host_count_matches(run: Run) -> Iterator[Finding]:
     launched = len(set(args.host_list))
     if run.summary.num_hosts == 1 and launched > 1:
         yield invalid("DLIO ran on 1 host although several were given", parameter="hosts",
-                      expected=str(launched), actual="1", fix="check that mpirun reached every host")
+                      expected=str(launched), actual="1", file=_summary_file(run),
+                      fix="check that mpirun reached every host")
 
 
 @rule("3.3.6", "accelerators-per-host", benchmark=T)
@@ -206,7 +234,8 @@ def accelerators_per_host(run: Run) -> Iterator[Finding]:
         raise NotApplicable("host or process count not recorded")
     if hosts > 1 and procs % hosts:
         yield invalid(f"{procs} accelerators do not divide evenly over {hosts} hosts", parameter="num_accelerators",
-                      expected=f"a multiple of {hosts}", actual=str(procs), fix="use a multiple of the host count")
+                      expected=f"a multiple of {hosts}", actual=str(procs), file=_meta(run),
+                      fix="use a multiple of the host count")
 
 
 @rule("3.4.1", "data-dir-separate", benchmark=T)
@@ -218,7 +247,8 @@ def data_dir_separate(run: Run) -> Iterator[Finding]:
     data, results = args.data_dir.rstrip("/"), args.results_dir.rstrip("/")
     if data == results or data.startswith(results + "/"):
         yield invalid("the dataset lives inside the results dir", parameter="data_dir", actual=args.data_dir,
-                      expected=f"outside {args.results_dir}", fix="put the dataset on the storage under test, "
+                      expected=f"outside {args.results_dir}", file=_meta(run),
+                      fix="put the dataset on the storage under test, "
                       "away from the results dir")
 
 
@@ -231,5 +261,6 @@ def separate_filesystems(run: Run) -> Iterator[Finding]:
     data, results = fs["data_dir"], fs["results_dir"]
     if data.get("device") is not None and data.get("device") == results.get("device"):
         yield invalid("the data dir and the results dir share one filesystem", parameter="data_dir",
-                      expected="different filesystems", actual=f"both on {data.get('mount_point') or data.get('device')}",
+                      expected="different filesystems", file=_meta(run),
+                      actual=f"both on {data.get('mount_point') or data.get('device')}",
                       fix="put the dataset on the storage under test and the results on another filesystem")
