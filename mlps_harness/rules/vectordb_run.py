@@ -259,8 +259,9 @@ def separate_filesystems(run: Run) -> Iterator[Finding]:
         raise NotApplicable("filesystem information not recorded")
     data, results = fs["data_dir"], fs["results_dir"]
     if data.get("device") is not None and data.get("device") == results.get("device"):
+        where = data.get("mount_point") or data.get("device")
         yield invalid("the vector database storage and the results dir share one filesystem", parameter="data_dir",
-                      expected="different filesystems", actual=f"both on {data.get('mount_point') or data.get('device')}",
+                      expected="different filesystems", actual=f"both on {where}",
                       file=f"{run.run_id}/{run.metadata_file}",
                       fix="put the Milvus data on the storage under test and the results on another filesystem")
     else:

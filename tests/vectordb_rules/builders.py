@@ -127,7 +127,8 @@ class Audit:
         return self.outcomes[(target, rule)]
 
     def findings(self, target: str, rule: str) -> list[dict[str, Any]]:
-        return [f for f in self.verdict["findings"] if f.get("rule") == rule and target in (f.get("run"), f.get("group"))]
+        return [f for f in self.verdict["findings"]
+                if f.get("rule") == rule and target in (f.get("run"), f.get("group"))]
 
 
 def audit(results: Path, out: Path, *extra: str) -> Audit:
