@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.cases import RuleCase
 from mlps_harness.plugin import audit_index, order_by_target, parametrize_rule_cases
 
 
@@ -14,8 +15,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.tbstyle = "no"
 
 
+def _has_case(item: pytest.Item) -> bool:
+    spec = getattr(item, "callspec", None)
+    return spec is not None and isinstance(spec.params.get("mlps_case"), RuleCase)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    order_by_target(items)
+    # A category without cases (e.g. no submission rules for checkpointing) parametrizes with an empty set: its
+    # placeholder item has no RuleCase and is skipped by pytest; keep it out of the by-target ordering.
+    cased = [item for item in items if _has_case(item)]
+    placeholders = [item for item in items if not _has_case(item)]
+    order_by_target(cased)
+    items[:] = placeholders + cased
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
