@@ -1,0 +1,96 @@
+"""`pytest suites/checkpointing`: pre-launch checks, one invocation (or a write then a read invocation with
+--two-phase) of the MPI checkpoint workload, then every checkpointing rule on the runs just written.
+
+With no options it runs the embedded default: llama3-8b scaled to ~32 MiB per checkpoint on 2 ranks, 10 writes and
+10 reads, checkpoints under ./data/checkpoints, results under ./results/checkpointing/llama3-8b/<datetime>/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlps_harness.cases import as_params, planned_cases
+from mlps_harness.checkpointing.plan import CheckpointPlan, build_plan
+from mlps_harness.checkpointing.stages import Launch, RunInterrupted, run_all
+from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.suite.index import SuiteIndex
+from mlps_harness.suite.progress import live_writer
+from mlps_harness.suite.serial import refuse_xdist
+
+PLAN_KEY = pytest.StashKey[CheckpointPlan]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    refuse_xdist(config, "suites/checkpointing")
+    config.stash[PLAN_KEY] = build_plan(config)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    plan = config.stash[PLAN_KEY]
+    opts = plan.options
+    lines = [f"checkpointing: {plan.model} on {plan.num_processes} rank(s){' (subset mode)' if plan.subset else ''}, "
+             f"hosts {','.join(plan.hosts)}, rules {plan.rules_version}"
+             f"{' (embedded default)' if plan.embedded else ''}",
+             f"checkpoint: {plan.total_bytes / 1024 ** 3:.4f} GiB (size_scale {opts.size_scale:g}) x "
+             f"{opts.num_checkpoints_write} writes + {opts.num_checkpoints_read} reads in {opts.checkpoint_folder}"
+             f"{'; two invocations' if len(plan.invocations) > 1 else ''}",
+             *(f"warning: {w}" for w in plan.warnings)]
+    if config.getoption("--what-if"):
+        lines.append("what-if: these commands would run (nothing is executed):")
+        for inv in plan.invocations:
+            run_dir = plan.results_dir / "checkpointing" / plan.model / "<YYYYMMDD_HHMMSS>"
+            lines.append(f"  {inv.slot}: " + " ".join(plan.argv(inv, run_dir)))
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    plan = metafunc.config.stash[PLAN_KEY]
+    if "slot" in metafunc.fixturenames:
+        metafunc.parametrize("slot", plan.slots)
+    if "mlps_case" in metafunc.fixturenames:
+        if metafunc.config.getoption("--what-if"):
+            metafunc.parametrize("mlps_case", [])
+            return
+        category = getattr(metafunc.function, "mlps_category", "run")
+        slots = {slot: "run" for slot in plan.slots}
+        metafunc.parametrize("mlps_case", as_params(planned_cases("checkpointing", plan.model, slots, category)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--what-if"):
+        skip = pytest.mark.skip(reason="--what-if: nothing is run")
+        for item in items:
+            if "stage" in item.keywords and item.get_closest_marker("stage").args[0] != "plan":
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_plan(pytestconfig: pytest.Config) -> CheckpointPlan:
+    return pytestconfig.stash[PLAN_KEY]
+
+
+@pytest.fixture(scope="session")
+def cluster_info(checkpoint_plan: CheckpointPlan) -> dict:
+    """Hosts, memory, CPUs and the filesystems of checkpoint folder (as data_dir) and results dir, over MPI."""
+    plan = checkpoint_plan
+    return collect_cluster(plan.mpi, plan.options.checkpoint_folder, plan.results_dir,
+                           memory_gb=plan.memory_gb_per_host,
+                           num_hosts=plan.num_client_hosts if plan.memory_gb_per_host else None)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_runs(pytestconfig: pytest.Config, checkpoint_plan: CheckpointPlan,
+                    cluster_info: dict) -> dict[str, Launch]:
+    """Every planned invocation, back to back; stops at the first failed one."""
+    writers = {slot: live_writer(pytestconfig, slot) for slot in checkpoint_plan.slots}
+    try:
+        return run_all(checkpoint_plan, cluster_info, lambda slot, line: writers[slot](line))
+    except RunInterrupted as exc:
+        pytest.exit(str(exc), returncode=130)
+
+
+@pytest.fixture(scope="session")
+def mlps_results(checkpoint_plan: CheckpointPlan, checkpoint_runs: dict[str, Launch]):
+    """This session's runs, loaded back through the audit's own loader."""
+    dirs = {slot: launch.run_dir for slot, launch in checkpoint_runs.items()}
+    return SuiteIndex(checkpoint_plan.results_dir, dirs, checkpoint_plan.rules_version)

@@ -1,0 +1,48 @@
+"""The checkpointing suite's stages, then the same rule tests as `compliance/` on the runs just written."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlps_harness.checkpointing.plan import CheckpointPlan
+from mlps_harness.checkpointing.stages import Launch
+
+
+def _category(name: str):
+    def mark(fn):
+        fn.mlps_category = name
+        return fn
+    return mark
+
+
+@pytest.mark.stage("plan")
+def test_plan(checkpoint_plan: CheckpointPlan) -> None:
+    """The pre-launch checks passed (options, free space, folder, process count vs parallelism)."""
+    plan = checkpoint_plan
+    print(f"{plan.model}: {plan.total_bytes} bytes per checkpoint over {plan.num_processes} rank(s); "
+          f"invocations {[(i.slot, i.writes, i.reads) for i in plan.invocations]}")
+    assert plan.total_bytes > 0 and plan.invocations
+
+
+@pytest.mark.stage("run")
+def test_run(checkpoint_runs: dict[str, Launch], slot: str) -> None:
+    """One invocation of the checkpoint workload under mpirun."""
+    if slot not in checkpoint_runs:
+        pytest.skip("not run: an earlier invocation failed")
+    if not checkpoint_runs[slot].ok:
+        pytest.fail(checkpoint_runs[slot].failure(), pytrace=False)
+
+
+@_category("layout")
+def test_layout(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
+
+
+@_category("run")
+def test_rules(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
+
+
+@_category("submission")
+def test_submission(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
