@@ -54,21 +54,36 @@ class Finding(BaseModel):
 
 def closed(message: str, **kw: Any) -> Finding:
     """A finding that confirms a CLOSED-compatible value."""
-    return Finding(division=Division.CLOSED, message=message, **_text(kw))
+    return Finding(division=Division.CLOSED, message=safe_text(message), **_text(kw))
 
 
 def open_(message: str, **kw: Any) -> Finding:
     """A finding that limits the run to the OPEN division."""
-    return Finding(division=Division.OPEN, message=message, **_text(kw))
+    return Finding(division=Division.OPEN, message=safe_text(message), **_text(kw))
 
 
 def invalid(message: str, **kw: Any) -> Finding:
     """A finding that makes the run INVALID."""
-    return Finding(division=Division.INVALID, message=message, **_text(kw))
+    return Finding(division=Division.INVALID, message=safe_text(message), **_text(kw))
 
 
 def _text(kw: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if v is None else str(v)) for k, v in kw.items()}
+    return {k: (None if v is None else safe_text(str(v))) for k, v in kw.items()}
+
+
+def safe_text(text: str) -> str:
+    """`text` with lone surrogates (non-UTF-8 bytes in file names, `\\udcff` escapes in JSON) written as `\\xff` /
+    `\\udcff`, so it can be encoded as UTF-8 (xdist, JUnit, JSON and HTML all need that)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape" if _only_escaped_bytes(text) else "backslashreplace") \
+            .decode("utf-8", "backslashreplace")
+
+
+def _only_escaped_bytes(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
 
 
 class NotApplicable(Exception):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlps_harness.benchmarks.registry import BenchmarkSpec, benchmarks
 from mlps_harness.model import RunRef
+from mlps_harness.outcomes import safe_text
 
 DATETIME_RE = re.compile(r"^\d{8}_\d{6}$")
 DIVISION_DIRS = ("closed", "open")
@@ -64,7 +65,7 @@ def _bases(root: Path) -> list[tuple[str, str | None, str]]:
         for org in _subdirs(str(root / division)):
             results = os.path.join(org.path, "results")
             for system in _subdirs(results):
-                prefix = f"{division}/{org.name}/results/{system.name}"
+                prefix = f"{division}/{safe_text(org.name)}/results/{safe_text(system.name)}"
                 bases.append((prefix, division, system.path))
     return bases
 
@@ -75,10 +76,11 @@ def discover(root: Path) -> Discovery:
     specs = benchmarks()
     for prefix, division, base in _bases(root):
         for bench_dir in _subdirs(base):
+            name = safe_text(bench_dir.name)
             if bench_dir.is_symlink():
-                found.ignored.append((_rel(prefix, bench_dir.name), "symbolic link, not followed"))
+                found.ignored.append((_rel(prefix, name), "symbolic link, not followed"))
                 continue
-            spec = specs.get(bench_dir.name) or _unknown_spec(bench_dir.name)
+            spec = specs.get(name) or _unknown_spec(name)
             _walk(found, spec, prefix, division, bench_dir.path, [])
     found.runs.sort(key=lambda r: r.run_id)
     return found
@@ -92,7 +94,7 @@ def _walk(found: Discovery, spec: BenchmarkSpec, prefix: str, division: str | No
           parts: list[str]) -> None:
     depths = {len(layout) for layout in spec.path_layouts}
     for entry in _subdirs(path):
-        sub_parts = [*parts, entry.name]
+        sub_parts = [*parts, safe_text(entry.name)]   # names for ids; entry.path stays the real path
         fields = len(sub_parts) - 1
         is_link = entry.is_symlink()
         leaf = fields in depths and (

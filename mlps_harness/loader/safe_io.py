@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from typing import Any
 
 import yaml
 
-from mlps_harness.outcomes import Finding, invalid
+from mlps_harness.outcomes import Finding, invalid, safe_text
 
 #: JSON and YAML files in a run directory are small; anything above this is not read.
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
@@ -69,13 +70,30 @@ def read_json(path: str, shown: str) -> tuple[Any, Finding | None]:
     if not text.strip():
         return None, invalid(f"{shown} is empty", file=shown, fix="re-run the benchmark; the file was never written")
     try:
-        return json.loads(text), None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, invalid(f"{shown} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
                              " (truncated?)", file=shown, fix="restore the complete file from the benchmark's output")
     except RecursionError:
         return None, invalid(f"{shown} nests too deeply to be a DLIO document", file=shown,
                              fix="restore the file from the benchmark's output")
+    if _SURROGATE_ESCAPE.search(text):
+        data = _safe_strings(data)
+    return data, None
+
+
+#: a JSON `\\uD800`-`\\uDFFF` escape, which decodes to a lone surrogate that no UTF-8 writer accepts
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _safe_strings(data: Any) -> Any:
+    if isinstance(data, str):
+        return safe_text(data)
+    if isinstance(data, list):
+        return [_safe_strings(x) for x in data]
+    if isinstance(data, dict):
+        return {safe_text(k): _safe_strings(v) for k, v in data.items()}
+    return data
 
 
 def read_yaml(path: str, shown: str) -> tuple[Any, Finding | None]:
