@@ -34,11 +34,16 @@ def test_unet3d_three_runs(audit):
     assert count["actual"] == "3"
 
 
-@pytest.mark.xfail(strict=True, reason="no checkpointing rules are registered yet (benchmarks/checkpointing.py has "
-                                       "rule_modules=()): the model.* overrides are not flagged")
 def test_llama3_8b_checkpointing(audit):
-    """INVALID: `model.*` overrides are not on the checkpointing allowed list (upstream v2.0 says CLOSED)."""
+    """INVALID: `model.*` overrides are not on the checkpointing allowed list, and the checkpoint is far from
+    llama3-8b's size (upstream v2.0 says CLOSED: its checkpointing checker is empty)."""
     _need(LLAMA)
     res = audit(LLAMA)
     res.assert_clean()
+    assert res.result.ret == pytest.ExitCode.TESTS_FAILED
     assert res.data["verdict"] == "INVALID"
+    (run,) = res.runs
+    assert res.runs[run] == "INVALID" and res.groups == {"checkpointing/llama3-8b": "INVALID"}
+    params = {f["parameter"] for f in res.findings(run=run) if f["division"] == "INVALID"}
+    assert {"model.num_layers", "model.transformer.hidden_size"} <= params, params
+    assert all(f.get("file", "").startswith(run) for f in res.findings(run=run))
