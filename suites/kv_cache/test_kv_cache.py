@@ -1,0 +1,54 @@
+"""The KV cache suite's trials, then the same rule tests as `compliance/` on the run just written."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlps_harness.kvcache.stages import Sequence
+
+
+def _category(name: str):
+    def mark(fn):
+        fn.mlps_category = name
+        return fn
+    return mark
+
+
+@pytest.mark.stage("run")
+def test_trial(kv_sequence: Sequence, slot: str) -> None:
+    """One trial: every rank ran kv-cache.py and wrote its result JSON."""
+    trial = kv_sequence.trials.get(slot)
+    if trial is None:
+        pytest.skip("not run: an earlier trial failed")
+    if not trial.ok:
+        pytest.fail(trial.failure(), pytrace=False)
+    print(f"{slot}: {len(trial.ranks)} ranks, {sum(r['requests_completed'] for r in trial.ranks)} requests")
+
+
+@pytest.mark.stage("run")
+def test_summary(kv_sequence: Sequence) -> None:
+    """The run summary aggregates every Option (rates summed over ranks, averaged over trials; P95 max)."""
+    summary = kv_sequence.summary
+    assert summary is not None
+    for name, option in summary["options"].items():
+        print(f"Option {name}: read {option['aggregated_read_bandwidth_gbps']:.3f} GiB/s, write "
+              f"{option['aggregated_write_bandwidth_gbps']:.3f} GiB/s, device P95 read "
+              f"{option['aggregated_device_read_p95_ms']:.1f} ms / write {option['aggregated_device_write_p95_ms']:.1f}"
+              f" ms, {option['aggregated_storage_throughput_tokens_per_sec']:.0f} tokens/s")
+    if summary["partial_failure"]:
+        pytest.fail("partial failure: not every trial completed on every rank (see the trial tests)", pytrace=False)
+
+
+@_category("layout")
+def test_layout(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
+
+
+@_category("run")
+def test_rules(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
+
+
+@_category("submission")
+def test_submission(mlps_rule_outcome) -> None:
+    mlps_rule_outcome.check()
