@@ -32,7 +32,7 @@ def build_tree(root: Path, runs: int) -> None:
     groups, rest = divmod(runs, 6)
     for g in range(groups + (1 if rest else 0)):
         n = 6 if g < groups else rest
-        write_training_submission(root, runs=n, prefix=f"closed/org{g:04d}/results/system1",
+        write_training_submission(root, runs=n, prefix=f"closed/org{g:04d}/results/system1", accelerator="b200",
                                   start=datetime(2025, 1, 1) + timedelta(days=g))
 
 

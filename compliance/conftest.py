@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from mlps_harness.cases import RuleCase
-from mlps_harness.plugin import audit_index, order_by_target, parametrize_rule_cases
+from mlps_harness.audit_items import AuditModule
+from mlps_harness.plugin import audit_index, order_by_target
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -15,19 +17,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.tbstyle = "no"
 
 
-def _has_case(item: pytest.Item) -> bool:
-    spec = getattr(item, "callspec", None)
-    return spec is not None and isinstance(spec.params.get("mlps_case"), RuleCase)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):
+    if module_path.name == "test_audit.py" and module_path.parent == Path(__file__).parent:
+        return AuditModule.from_parent(parent, path=module_path, index=audit_index(parent.config))
+    return None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # A category without cases (e.g. no submission rules for checkpointing) parametrizes with an empty set: its
-    # placeholder item has no RuleCase and is skipped by pytest; keep it out of the by-target ordering.
-    cased = [item for item in items if _has_case(item)]
-    placeholders = [item for item in items if not _has_case(item)]
-    order_by_target(cased)
-    items[:] = placeholders + cased
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    parametrize_rule_cases(metafunc, audit_index(metafunc.config))
+    order_by_target(items)

@@ -1,4 +1,9 @@
-"""The audit: every rule of the selected ruleset, on every run and submission group found in --results-dir."""
+"""The audit: every rule of the selected ruleset, on every run and submission group found in --results-dir.
+
+Each function below becomes one test per case (see mlps_harness.audit_items): its argument is the evaluated
+rule outcome, and `check()` turns it into CLOSED (pass), OPEN (pass, or fail under --division=closed),
+INVALID (fail) or not applicable (skip).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,18 @@ def _category(name: str):
 
 
 @_category("layout")
-def test_layout(mlps_rule_outcome):
+def test_layout(outcome):
     """Layout rules: the run directory's files, names and documents."""
-    mlps_rule_outcome.check()
+    outcome.check()
 
 
 @_category("run")
-def test_run(mlps_rule_outcome):
+def test_run(outcome):
     """Single-run rules."""
-    mlps_rule_outcome.check()
+    outcome.check()
 
 
 @_category("submission")
-def test_submission(mlps_rule_outcome):
+def test_submission(outcome):
     """Submission-group rules (run counts, gaps, datagen, consistency)."""
-    mlps_rule_outcome.check()
+    outcome.check()

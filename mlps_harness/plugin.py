@@ -92,14 +92,19 @@ def parametrize_rule_cases(metafunc: pytest.Metafunc, index: "ResultsIndex") -> 
 
 def order_by_target(items: list[pytest.Item]) -> None:
     """Run every rule of one run back to back, each group's rules after its runs (so each run is parsed once)."""
+    from mlps_harness.cases import RuleCase
+
     categories = {"layout": 0, "run": 1, "submission": 2}
 
     def key(item: pytest.Item) -> tuple:
-        spec = getattr(item, "callspec", None)
-        case = spec.params.get("mlps_case") if spec else None
+        case = getattr(item, "case", None)
         if case is None:
+            spec = getattr(item, "callspec", None)
+            case = spec.params.get("mlps_case") if spec else None
+        if not isinstance(case, RuleCase):
             return ("", 0, "", 0, item.nodeid)
-        category = categories.get(getattr(item.function, "mlps_category", "run"), 1)
+        function = getattr(item, "check", None) or getattr(item, "function", None)
+        category = categories.get(getattr(function, "mlps_category", "run"), 1)
         return (case.group, 1 if case.scope == "group" else 0, case.target, category, case.rule)
 
     items.sort(key=key)

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "mlps_harness.benchmarks"
 
 
+class BenchmarkRegistryError(Exception):
+    """A registered benchmark cannot be loaded."""
+
+
 @dataclass(frozen=True)
 class BenchmarkSpec:
     """Everything the core needs to know about one benchmark."""
@@ -70,4 +74,9 @@ def load_rule_modules() -> None:
         if spec.ruleset_dir is not None:
             rulesets.add_ruleset_dir(spec.ruleset_dir)
         for module in spec.rule_modules:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise BenchmarkRegistryError(
+                    f"benchmark {spec.name!r}: its rule module {module!r} cannot be imported ({exc}); "
+                    "reinstall the package that provides it, or fix its BenchmarkSpec.rule_modules") from None
