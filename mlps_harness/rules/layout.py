@@ -17,7 +17,6 @@ from mlps_harness.outcomes import Finding, NotApplicable, invalid
 from mlps_harness.rules.registry import rule
 from mlps_harness.rules.training_ruleset import LayoutValues
 
-ANY = ("run", "datagen")
 
 
 class _LayoutSection(BaseModel):
@@ -54,7 +53,7 @@ def known_benchmark(run: Run) -> Iterator[Finding]:
                       fix="place runs under training/, checkpointing/, kv_cache/ or vector_database/")
 
 
-@rule("H6.3", "required-files", benchmark="*", category="layout", commands=ANY)
+@rule("H6.3", "required-files", benchmark="*", category="layout", commands=None)
 def required_files(run: Run) -> Iterator[Finding]:
     """The run directory holds every file the layout requires (logs, summary, per-rank output, dlio_config)."""
     spec = _layout(run)
