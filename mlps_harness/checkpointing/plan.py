@@ -13,7 +13,7 @@ from mlps_harness.launch import LaunchConfigError, MpiLaunchSpec, build_mpirun_a
 from mlps_harness.rules.checkpoint_ruleset import CheckpointRules, checkpoint_rules
 from mlps_harness.suite.options import parse_params
 from mlps_harness.workloads.checkpoint import (CheckpointUsageError, WorkloadOptions, options_to_argv, parse_size,
-                                               prelaunch_checks)
+                                               plan_checkpoint, prelaunch_checks)
 from mlps_harness.workloads.checkpoint.options import DEFAULT_TRANSFER_SIZE
 
 #: The embedded default: llama3-8b scaled to ~32 MiB per checkpoint (10 writes + 10 reads ~ 650 MiB of I/O) on
@@ -192,11 +192,18 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
     if options.checkpoint_folder == folder_base / model:
         options.checkpoint_folder.mkdir(exist_ok=True)
     invocations = _invocations(options, opt("--two-phase"))
+    refused = None
     try:
-        sized = prelaunch_checks(options, procs)
+        sized = plan_checkpoint(model, procs, subset=options.subset, size_scale=scale)
+        try:
+            prelaunch_checks(options, procs)
+        except CheckpointUsageError as exc:
+            if not opt("--what-if"):
+                raise
+            refused = f"the pre-launch checks would refuse this run: {exc}"
     except CheckpointUsageError as exc:
         raise pytest.UsageError(f"{exc}") from None
-    warnings = _warnings(options, results_dir, scale, procs, rs, model)
+    warnings = _warnings(options, results_dir, scale, procs, rs, model) + ([refused] if refused else [])
     return CheckpointPlan(
         model=model, num_processes=procs, hosts=hosts, memory_gb_per_host=opt("--client-host-memory-gb"),
         num_client_hosts=opt("--num-client-hosts") or len(set(hosts)), folder_base=folder_base,
