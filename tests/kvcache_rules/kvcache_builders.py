@@ -85,7 +85,7 @@ def build_run(root: Path, *, options: dict[str, dict[str, Any]] | None = None, t
     fs = None
     if same_fs is not None:
         fs = {"data_dir": {"device": "8:1", "mount_point": "/mnt/nvme"},
-              "results_dir": {"device": "8:1" if same_fs else "8:2", "mount_point": "/" if not same_fs else "/mnt/nvme"}}
+              "results_dir": {"device": "8:1" if same_fs else "8:2", "mount_point": "/mnt/nvme" if same_fs else "/"}}
     meta = {"benchmark_type": "kv_cache", "run_datetime": leaf,
             "args": {"program": "kv_cache", "command": "run", "model": model, "hosts": ["127.0.0.1"],
                      "num_processes": ranks, "cache_dir": "/mnt/nvme/kv", "results_dir": str(root), **(args or {})},
