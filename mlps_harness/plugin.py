@@ -52,6 +52,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(report_html, "mlps_harness.report_html")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the placeholder pytest makes for a rule-test function with no cases (e.g. a suite without group
+    rules, or --what-if): an empty parameter set is "nothing to check", not a skipped check."""
+    empty = [item for item in items if "mlps_case" in getattr(getattr(item, "callspec", None), "params", {})
+             and not hasattr(item.callspec.params["mlps_case"], "rule")]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if item not in empty]
+
+
 def results_dir(config: pytest.Config, default: str | None = None) -> Path | None:
     """The `--results-dir` option as a path (or `default`)."""
     value = config.getoption("--results-dir") or default
