@@ -12,7 +12,7 @@ import pytest
 from ._helpers import COMPLIANCE
 
 
-pytest_plugins = ["pytester"]
+
 
 
 
