@@ -1,7 +1,40 @@
-"""Registration of the vector database benchmark."""
+"""Registration of the vector database benchmark (Milvus / embedded milvus-lite) and its suite options."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from mlps_harness.benchmarks.registry import BenchmarkSpec
 from mlps_harness.rules.vectordb_docs import parse_vectordb
+
+
+def add_options(group: Any) -> None:
+    """Vector database suite options (`pytest suites/vectordb`); `--loops` sets the number of runs (no warm-up).
+
+    Without any of them the suite runs the embedded default: milvus-lite, HNSW, 2,000 x 32-d, 5 runs of 3 s.
+    """
+    add = group.addoption
+    add("--vdb-host", default=None, help="vectordb: host of a running Milvus server (default: start the embedded "
+                                         "milvus-lite server with its data under --data-dir)")
+    add("--vdb-port", type=int, default=None, help="vectordb: port of the Milvus server (default 19530)")
+    add("--index-type", default=None, help="vectordb: HNSW (default), DISKANN, AISAQ (CLOSED); IVF_FLAT, IVF_SQ8, "
+                                           "FLAT (OPEN). milvus-lite builds HNSW, IVF_FLAT, IVF_SQ8 and FLAT only")
+    add("--metric-type", default=None, help="vectordb: COSINE (default), L2 or IP")
+    add("--num-vectors", type=int, default=None, help="vectordb: vectors to load (default 2,000 on milvus-lite, "
+                                                      "1,000,000 on a Milvus server)")
+    add("--dimension", type=int, default=None, help="vectordb: vector dimension (default 32 on milvus-lite, 1536 "
+                                                    "on a Milvus server)")
+    add("--distribution", default=None, help="vectordb: uniform (default), normal or zipfian")
+    add("--runtime", type=float, default=None, help="vectordb: seconds of searching per run (default 3 on "
+                                                    "milvus-lite, 60 on a Milvus server; CLOSED needs >= 30)")
+    add("--num-query-processes", type=int, default=None, help="vectordb: query processes per run (default "
+                                                              "--num-processes or 1)")
+    add("--batch-size", type=int, default=None, help="vectordb: query vectors per search call (default 1)")
+    add("--search-ef", type=int, default=None, help="vectordb: HNSW search ef (default 64)")
+    add("--collection", default=None, help="vectordb: collection name (default mlps_vectordb)")
+    add("--force", action="store_true", default=False,
+        help="vectordb: drop and reload the collection if it exists (implied by the embedded default)")
+
 
 SPEC = BenchmarkSpec(
     name="vector_database",
@@ -9,5 +42,6 @@ SPEC = BenchmarkSpec(
     group_fields=("engine", "index"),
     rule_modules=("mlps_harness.rules.vectordb_run", "mlps_harness.rules.vectordb_group"),
     parse_extra=parse_vectordb,
+    add_options=add_options,
     description="Vector search on Milvus (embedded milvus-lite or a real server)",
 )
