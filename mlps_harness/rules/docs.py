@@ -43,6 +43,15 @@ counts as INVALID.
 - **unet3d checkpointing (H2.5, v2.0 only)**: implemented so that it really fires (upstream compared the command
   with `run_benchmark`, which never occurs).
 - **Zero-step runs (H2.7)**: DLIO 2.0.0 exits 0 with all-zero metrics below 2 steps per epoch; such runs are INVALID.
+- **Checkpoint subset mode (4.3.5)**: v2.0 (Submission_guidelines, PR #141) forbids subset for llama3-8b; v3.0
+  (newest Rules.md) allows subset only for llama3-8b. ZeRO levels use the corrected table (8b/70b 3, 405b/1t 1).
+- **Checkpoint totals (H4.10)**: 10 writes and 10 reads across the group; other totals are INVALID in v2.0 and OPEN
+  in v3.0 (Rules.md 4.7.1 lets OPEN use any counts). The upstream v2.0 checker was empty (issue #170).
+- **KV cache (H7.x, v3.0 only)**: the normative Rules.md §6 is followed; generation mode `none` is what the CLOSED
+  Options require, so it is not OPEN (the stale run checker said it was), and the benchmark is not treated as a
+  preview (`preview: false` in the ruleset; `true` restores upstream's "always OPEN").
+- **Vector database (H5.x)**: runs on milvus-lite are OPEN (an embedded single-process engine is not a storage system
+  under test); a runtime under 30 s is INVALID in v3.0 and OPEN in v2.0 (which had no such check).
 """
 
 
