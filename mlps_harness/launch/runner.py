@@ -53,6 +53,7 @@ _EPOCH_START = re.compile(r"Starting epoch (\d+): .*?(\d+) steps")
 _EPOCH_END = re.compile(r"Ending epoch (\d+) - (\d+) steps completed in ([0-9.]+) s")
 _BLOCK_AU = re.compile(r"Epoch (\d+) - Block \d+ \[Training\] Accelerator Utilization \[AU\] \(%\): ([0-9.]+)")
 _THROUGHPUT = re.compile(r"Epoch (\d+) - Block \d+ \[Training\] Throughput \(samples/second\): ([0-9.]+)")
+_CHECKPOINT = re.compile(r"Finished (saving|loading) checkpoint (\d+) in ([0-9.]+) ?s")
 
 
 def progress_line_from_output(line: str) -> str | None:
@@ -66,6 +67,8 @@ def progress_line_from_output(line: str) -> str | None:
         return f"epoch {match.group(1)}: AU {float(match.group(2)):.1f}%"
     if match := _THROUGHPUT.search(line):
         return f"epoch {match.group(1)}: {float(match.group(2)):.1f} samples/s"
+    if match := _CHECKPOINT.search(line):
+        return f"checkpoint {match.group(2)}: {match.group(1)} took {float(match.group(3)):.2f} s"
     if "Starting data generation" in line:
         return "data generation: started"
     if "Generation done" in line:

@@ -172,3 +172,12 @@ def test_incomplete_marker_is_json_and_touches_nothing_else(tmp_path):
     assert after == before
     assert read_incomplete_marker(tmp_path)["reason"] == "timeout after 10 s"
     assert read_incomplete_marker(tmp_path / "missing") is None
+
+
+def test_checkpoint_workload_lines_become_progress() -> None:
+    from mlps_harness.launch.runner import progress_line_from_output
+
+    line = ("[OUTPUT] 2026-11-29T19:00:00.000000 Finished loading checkpoint 7 in 0.2500 s on rank 0; "
+            "Throughput: 1.0 GB/s")
+    assert progress_line_from_output(line) == "checkpoint 7: loading took 0.25 s"
+    assert progress_line_from_output("[OUTPUT] Running checkpoint workload") is None
