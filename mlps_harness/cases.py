@@ -122,6 +122,9 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     from mlps_harness.rules import REGISTRY, evaluate
 
     entry: Rule = REGISTRY[case.rule]
+    wanted = index.resolve(case.group if case.scope == "group" else case.target)
+    if not index.available(wanted):
+        pytest.skip(f"{case.target}: no such run here (its launch failed, was interrupted or was not selected)")
     props = item.user_properties
     props.extend([("mlps_rule", entry.id), ("mlps_rule_name", entry.name), ("mlps_group", index.resolve(case.group)),
                   ("mlps_benchmark", case.benchmark), ("mlps_model", case.model or "")])

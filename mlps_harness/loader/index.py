@@ -39,6 +39,10 @@ class ResultsIndex:
         """The run or group id a test target names (suites map planned slots such as "run/0" to real ids)."""
         return target
 
+    def available(self, target: str) -> bool:
+        """Whether a resolved run or group id exists in this index."""
+        return target in self._refs or target in self._groups
+
     def ref(self, run_id: str) -> RunRef:
         return self._refs[run_id]
 

@@ -137,3 +137,13 @@ def _cmdline(p: psutil.Process) -> list[str]:
         return p.cmdline()
     except psutil.Error:
         return []
+
+
+def test_unreachable_host_is_a_readable_failure(tmp_path: Path, suite_runner) -> None:
+    result = suite_runner(SUITE, "--loops", "0", "--hosts=nohost-xyz.invalid", f"--results-dir={tmp_path / 'r'}",
+                          f"--data-dir={tmp_path / 'd'}", "--tb=short")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-2000:]
+    assert "unreachable" in out and "--hosts" in out
+    assert "Traceback" not in out and "KeyError" not in out
+    assert "ERROR" not in out                          # rule tests of runs that never started skip, not error
