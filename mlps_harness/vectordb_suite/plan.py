@@ -244,7 +244,7 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
         plan.warnings.append("--hosts is not used: the query processes run on this host")
     if opt("--run-timeout"):
         plan.warnings.append("--run-timeout is not used: each run stops after --runtime seconds")
-    if embedded:
+    if engine == ENGINE_MILVUS_LITE:
         plan.warnings.append("milvus-lite is an embedded engine, not a storage system under test: OPEN only")
     return plan
 

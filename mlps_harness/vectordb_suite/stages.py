@@ -121,7 +121,8 @@ def preflight(plan: VectorDBPlan, backend: Backend) -> str | None:
         return _describe(error)
     finally:
         client.close()
-    where = f"{backend.endpoint.host}:{backend.endpoint.port}"
+    where = (f"the embedded milvus-lite server (data in {plan.milvus_data_dir})" if plan.embedded
+             else f"{backend.endpoint.host}:{backend.endpoint.port}")
     if info["dimension"] != plan.dimension:
         return (f"--dimension {plan.dimension} does not match the existing collection {plan.collection!r} at "
                 f"{where}, which holds {info['dimension']}-d vectors; pass --dimension {info['dimension']}, "

@@ -99,11 +99,12 @@ class EmbeddedMilvus:
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            status = self._process.poll()
+            if status is not None:
                 self.stop()
                 raise VectorDBError(
                     f"the embedded milvus-lite server exited with status "
-                    f"{self._process.returncode} while starting on {LOOPBACK}:{port} "
+                    f"{status} while starting on {LOOPBACK}:{port} "
                     f"(data dir {self.data_dir}); see {self.log_path}. Is the "
                     "`vectordb` extra (pymilvus, milvus-lite) installed?"
                 )
