@@ -7,6 +7,7 @@ session. `--vdb-host/--vdb-port` use a running Milvus instead (sizes then defaul
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +211,11 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
     if runs < 1:
         raise _usage("--loops", f"expected 1 or more runs, got {runs} (the vector database has no warm-up run)",
                      "e.g. --loops 5, the number of runs a submission needs")
+    if not opt("--what-if"):
+        missing = [name for name in ("pymilvus", "milvus_lite") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise _usage("vectordb", f"{' and '.join(missing)} not installed in this Python",
+                         "install them with: bash scripts/setup.sh --with-vectordb")
     data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
     results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
     host = port = None

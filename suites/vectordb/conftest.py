@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlps_harness.cases import as_params, evaluate_case, planned_cases
+from mlps_harness.cases import as_params, planned_cases
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.serial import refuse_xdist
@@ -38,7 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     plan = config.stash[PLAN_KEY]
     where = (f"embedded milvus-lite server, data in {plan.milvus_data_dir}" if plan.embedded
-             else f"{plan.engine} at {plan.host}:{plan.port}")
+             else f"{plan.engine} at {plan.host}:{plan.port}"
+             + (" (not contacted: --what-if)" if config.getoption("--what-if") else ""))
     size = plan.datasize
     lines = [f"vector_database: {plan.engine}, {plan.index_type}/{plan.metric_type}, {plan.num_vectors} x "
              f"{plan.dimension}-d {plan.distribution} vectors, {plan.runs} run(s) of {plan.runtime_s:g} s "
@@ -122,11 +123,3 @@ def mlps_results(vdb_plan: VectorDBPlan, vdb_load: Stage, vdb_runs: dict[str, St
         dirs["load"] = vdb_load.run_dir
     return SuiteIndex(vdb_plan.results_dir, dirs, vdb_plan.rules_version)
 
-
-@pytest.fixture
-def mlps_rule_outcome(request: pytest.FixtureRequest, mlps_case, mlps_results: SuiteIndex):
-    """As the plugin's, but a planned slot that was never written (an earlier stage failed) is skipped."""
-    target = mlps_case.group if mlps_case.scope == "group" else mlps_case.target
-    if target not in mlps_results.aliases:
-        pytest.skip(f"not run: {target} was not written (an earlier stage failed)")
-    return evaluate_case(mlps_case, mlps_results, request.node, request.config.getoption("--division"))
