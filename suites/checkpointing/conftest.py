@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.cases import as_params, planned_cases
 from mlps_harness.checkpointing.plan import CheckpointPlan, build_plan
 from mlps_harness.checkpointing.stages import Launch, RunInterrupted, run_all
 from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.serial import refuse_xdist
@@ -45,23 +45,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
-    if "slot" in metafunc.fixturenames:
-        metafunc.parametrize("slot", plan.slots)
-    if "mlps_case" in metafunc.fixturenames:
-        if metafunc.config.getoption("--what-if"):
-            metafunc.parametrize("mlps_case", [])
-            return
-        category = getattr(metafunc.function, "mlps_category", "run")
-        slots = {slot: "run" for slot in plan.slots}
-        metafunc.parametrize("mlps_case", as_params(planned_cases("checkpointing", plan.model, slots, category)))
+    parametrize_suite(metafunc, "checkpointing", plan.model, plan.slots, {slot: "run" for slot in plan.slots})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--what-if"):
-        skip = pytest.mark.skip(reason="--what-if: nothing is run")
-        for item in items:
-            if "stage" in item.keywords and item.get_closest_marker("stage").args[0] != "plan":
-                item.add_marker(skip)
+    skip_stages_for_what_if(config, items, keep=("plan",))
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
 from mlps_harness.checkpointing.plan import CheckpointPlan
 from mlps_harness.checkpointing.stages import Launch
 
-
-def _category(name: str):
-    def mark(fn):
-        fn.mlps_category = name
-        return fn
-    return mark
 
 
 @pytest.mark.stage("plan")
@@ -31,18 +26,3 @@ def test_run(checkpoint_runs: dict[str, Launch], slot: str) -> None:
         pytest.skip("not run: an earlier invocation failed")
     if not checkpoint_runs[slot].ok:
         pytest.fail(checkpoint_runs[slot].failure(), pytrace=False)
-
-
-@_category("layout")
-def test_layout(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("run")
-def test_rules(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("submission")
-def test_submission(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.cases import as_params, planned_cases
 from mlps_harness.kvcache.plan import KvCachePlan, build_plan
 from mlps_harness.kvcache.stages import RunInterrupted, Sequence, run_sequence
 from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.serial import refuse_xdist
@@ -45,22 +45,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
-    if "slot" in metafunc.fixturenames:
-        metafunc.parametrize("slot", plan.slots)
-    if "mlps_case" in metafunc.fixturenames:
-        if metafunc.config.getoption("--what-if"):
-            metafunc.parametrize("mlps_case", [])
-            return
-        category = getattr(metafunc.function, "mlps_category", "run")
-        metafunc.parametrize("mlps_case", as_params(planned_cases("kv_cache", plan.model, {"run": "run"}, category)))
+    parametrize_suite(metafunc, "kv_cache", plan.model, plan.slots, {"run": "run"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--what-if"):
-        skip = pytest.mark.skip(reason="--what-if: nothing is run")
-        for item in items:
-            if "stage" in item.keywords:
-                item.add_marker(skip)
+    skip_stages_for_what_if(config, items, keep=())
 
 
 @pytest.fixture(scope="session")

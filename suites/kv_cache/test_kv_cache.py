@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
 from mlps_harness.kvcache.stages import Sequence
 
-
-def _category(name: str):
-    def mark(fn):
-        fn.mlps_category = name
-        return fn
-    return mark
 
 
 @pytest.mark.stage("run")
@@ -37,18 +32,3 @@ def test_summary(kv_sequence: Sequence) -> None:
               f" ms, {option['aggregated_storage_throughput_tokens_per_sec']:.0f} tokens/s")
     if summary["partial_failure"]:
         pytest.fail("partial failure: not every trial completed on every rank (see the trial tests)", pytrace=False)
-
-
-@_category("layout")
-def test_layout(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("run")
-def test_rules(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("submission")
-def test_submission(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.cases import as_params, planned_cases
 from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.serial import refuse_xdist
@@ -43,23 +43,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
-    if "slot" in metafunc.fixturenames:
-        metafunc.parametrize("slot", plan.run_slots)
-    if "mlps_case" in metafunc.fixturenames:
-        if metafunc.config.getoption("--what-if"):
-            metafunc.parametrize("mlps_case", [])
-            return
-        slots = {"datagen": "datagen", **{s: "run" for s in plan.run_slots}}
-        category = getattr(metafunc.function, "mlps_category", "run")
-        metafunc.parametrize("mlps_case", as_params(planned_cases("training", plan.model, slots, category)))
+    parametrize_suite(metafunc, "training", plan.model, plan.run_slots,
+                      {"datagen": "datagen", **{slot: "run" for slot in plan.run_slots}})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--what-if"):
-        skip = pytest.mark.skip(reason="--what-if: nothing is run")
-        for item in items:
-            if "stage" in item.keywords and item.get_closest_marker("stage").args[0] != "datasize":
-                item.add_marker(skip)
+    skip_stages_for_what_if(config, items, keep=("datasize",))
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
 from mlps_harness.training.plan import TrainingPlan
 from mlps_harness.training.stages import Launch
 
-
-def _category(name: str):
-    def mark(fn):
-        fn.mlps_category = name
-        return fn
-    return mark
 
 
 @pytest.mark.stage("datasize")
@@ -40,18 +35,3 @@ def test_run(training_runs: dict[str, Launch], slot: str) -> None:
         pytest.skip("not run: an earlier launch failed")
     if not training_runs[slot].ok:
         pytest.fail(training_runs[slot].failure(), pytrace=False)
-
-
-@_category("layout")
-def test_layout(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("run")
-def test_rules(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("submission")
-def test_submission(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
