@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlps_harness.cases import as_params, planned_cases
+from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.serial import refuse_xdist
@@ -59,23 +59,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
-    if "slot" in metafunc.fixturenames:
-        metafunc.parametrize("slot", plan.slots)
-    if "mlps_case" in metafunc.fixturenames:
-        if metafunc.config.getoption("--what-if"):
-            metafunc.parametrize("mlps_case", [])
-            return
-        slots = {"load": "load", **{s: "run" for s in plan.slots}}
-        category = getattr(metafunc.function, "mlps_category", "run")
-        metafunc.parametrize("mlps_case", as_params(planned_cases(BENCHMARK, plan.model, slots, category)))
+    parametrize_suite(metafunc, BENCHMARK, plan.model, plan.slots, {"load": "load", **{s: "run" for s in plan.slots}})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--what-if"):
-        skip = pytest.mark.skip(reason="--what-if: nothing is run")
-        for item in items:
-            if "stage" in item.keywords and item.get_closest_marker("stage").args[0] != "datasize":
-                item.add_marker(skip)
+    skip_stages_for_what_if(config, items, keep=("datasize",))
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
 from mlps_harness.vectordb_suite.plan import VectorDBPlan, datasize_table
 from mlps_harness.vectordb_suite.stages import Backend, Stage
 
-
-def _category(name: str):
-    def mark(fn):
-        fn.mlps_category = name
-        return fn
-    return mark
 
 
 @pytest.mark.stage("datasize")
@@ -55,18 +50,3 @@ def test_run(vdb_runs: dict[str, Stage], slot: str) -> None:
     s = stage.result
     print(f"{slot}: {s['throughput_qps']:.1f} QPS, p99 {s['p99_latency_ms']:.2f} ms, recall@{s['recall_k']} "
           f"{s['recall']:.3f} -> {stage.run_dir}")
-
-
-@_category("layout")
-def test_layout(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("run")
-def test_rules(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
-
-
-@_category("submission")
-def test_submission(mlps_rule_outcome) -> None:
-    mlps_rule_outcome.check()
