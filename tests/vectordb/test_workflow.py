@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,7 @@ def test_five_runs_after_one_load_land_in_distinct_dirs(milvus, shared_collectio
     assert len(set(run_dirs)) == 5
     assert all((out / "summary.json").is_file() for out in run_dirs)
     assert run_dirs[0].parent == tmp_path / "vector_database" / "milvus-lite" / "HNSW" / "run"
+    assert all(re.fullmatch(r"\d{8}_\d{6}", out.name) for out in run_dirs)   # the upstream datetime format
 
 
 def test_ivf_flat_with_nprobe(milvus, shared_collection, tmp_path: Path) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Optional
 
 
-def result_dir(results_root: str | Path, engine: str, index_type: str, command: str = "run",
-               when: Optional[dt.datetime] = None) -> Path:
-    """``<root>/vector_database/<engine>/<INDEX>/<command>/<YYYYmmdd_HHMMSS_ffffff>`` (not created).
+def result_dir(results_root: str | Path, engine: str, index_type: str, command: str = "run") -> Path:
+    """Create and return ``<root>/vector_database/<engine>/<INDEX>/<command>/<YYYYmmdd_HHMMSS>``.
 
-    Microseconds keep five back-to-back runs in distinct directories.
+    The upstream datetime format; back-to-back runs take the next free second, so none overwrites another.
     """
-    stamp = (when or dt.datetime.now()).strftime("%Y%m%d_%H%M%S_%f")
-    return Path(results_root) / "vector_database" / engine / index_type.upper() / command / stamp
+    from mlps_harness.suite.rundirs import new_run_dir
+
+    return new_run_dir(Path(results_root), "vector_database", engine, index_type.upper(), command)
