@@ -37,6 +37,9 @@ class RuleItem(pytest.Item):
     def runtest(self) -> None:
         self.check(self.outcome)
 
+    def teardown(self) -> None:
+        self.outcome = None  # findings are in the report now; do not keep 20,000 of them alive
+
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
 
