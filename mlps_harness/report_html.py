@@ -36,6 +36,9 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     word = verdict.value if verdict else "none"
     prefix.append(f'<div id="mlps-verdict" style="background:{BANNER[verdict.value if verdict else None]};'
                   f'color:#fff;font-size:2em;padding:0.3em">Verdict: {word}</div>')
+    prefix.append("<style>#mlps-counts, #mlps-groups {border-collapse: collapse; margin: 0.5em 0}"
+                  " #mlps-counts td, #mlps-counts th, #mlps-groups td, #mlps-groups th"
+                  " {border: 1px solid #ccc; padding: 2px 8px; text-align: left}</style>")
     rows = "".join(f"<tr><td>{k}</td><td>{n}</td></tr>" for k, n in b.counts.items())
     summary.append(f'<table id="mlps-counts"><tr><th>Rule outcome</th><th>Count</th></tr>{rows}</table>')
     groups = "".join(
