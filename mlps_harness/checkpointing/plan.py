@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlps_harness.launch import LaunchConfigError, MpiLaunchSpec, build_mpirun_argv, parse_hosts
+from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
 from mlps_harness.rules.checkpoint_ruleset import CheckpointRules, checkpoint_rules
-from mlps_harness.suite.options import parse_params
+from mlps_harness.suite.options import mpi_launch, parse_params
 from mlps_harness.workloads.checkpoint import (CheckpointUsageError, WorkloadOptions, options_to_argv, parse_size,
                                                plan_checkpoint, prelaunch_checks)
 from mlps_harness.workloads.checkpoint.options import DEFAULT_TRANSFER_SIZE
@@ -154,13 +154,7 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
                      f"e.g. --num-processes {rs.models[model].closed_num_processes} (its CLOSED count)")
     if procs < 1:
         raise _usage("--num-processes", f"expected 1 or more ranks, got {procs}", "e.g. --num-processes 8")
-    try:
-        hosts = [name for name, _ in parse_hosts(opt("--hosts"))]
-        mpi = MpiLaunchSpec(num_ranks=procs, hosts=opt("--hosts"), mpi_params=opt("--mpi-params"),
-                            mpi_bin=opt("--mpi-bin"), export_variables=("PYTHONPATH", "PATH"))
-        build_mpirun_argv(mpi, ["true"])
-    except LaunchConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    hosts, mpi = mpi_launch(config, procs)
     scale = opt("--size-scale")
     scale = scale if scale is not None else (EMBEDDED["size_scale"] if embedded else 1.0)
     if not scale > 0 or scale > 1:

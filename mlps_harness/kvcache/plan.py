@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from mlps_harness.kvcache.rank import BENCHMARK_DIR
-from mlps_harness.launch import LaunchConfigError, MpiLaunchSpec, build_mpirun_argv, parse_hosts
+from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
 from mlps_harness.rules.kvcache_ruleset import KvCacheRules, kvcache_rules
+from mlps_harness.suite.options import mpi_launch
 
 #: The embedded default: every Option on tiny-1b with 2 users for 10 s, one trial, 2 s apart, 2 ranks.
 EMBEDDED = {"model": "tiny-1b", "num_users": 2, "duration_s": 10.0, "trials": 1, "delay": 2.0, "num_processes": 2,
@@ -183,13 +184,7 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
         raise _usage("--" + locked[0].replace("_", "-"), "changes the locked CLOSED sequence, and "
                      "--division=closed was given", "drop it for a CLOSED run, or submit to OPEN (--division=open)")
     procs = opt("--num-processes") or EMBEDDED["num_processes"]
-    try:
-        hosts = [name for name, _ in parse_hosts(opt("--hosts"))]
-        mpi = MpiLaunchSpec(num_ranks=procs, hosts=opt("--hosts"), mpi_params=opt("--mpi-params"),
-                            mpi_bin=opt("--mpi-bin"), export_variables=("PYTHONPATH", "PATH"))
-        build_mpirun_argv(mpi, ["true"])
-    except LaunchConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    hosts, mpi = mpi_launch(config, procs)
     results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
     if given["cache_dir"]:
         cache_dir = Path(given["cache_dir"]).expanduser().resolve()

@@ -12,7 +12,7 @@ from mlps_harness.model import Run
 from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
 from mlps_harness.rules.checkpoint_ruleset import (CheckpointRules, ModelValues, checkpoint_counts, checkpoint_mode,
                                                    checkpoint_rules, size_scale, workload_record)
-from mlps_harness.rules.evidence import filesystems, host_count
+from mlps_harness.rules.evidence import host_count, shared_filesystem
 from mlps_harness.rules.registry import rule
 
 C = "checkpointing"
@@ -281,13 +281,9 @@ def folder_separate(run: Run) -> Iterator[Finding]:
 @rule("4.4.2", "separate-filesystems", benchmark=C)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
     """The checkpoint folder and the results dir are on different filesystems (when recorded)."""
-    fs = filesystems(run)
-    if not fs or not isinstance(fs.get("data_dir"), dict) or not isinstance(fs.get("results_dir"), dict):
-        raise NotApplicable("filesystem information not recorded")
-    folder, results = fs["data_dir"], fs["results_dir"]
-    key = "st_dev" if folder.get("st_dev") is not None else "device"
-    if folder.get(key) is not None and folder.get(key) == results.get(key):
+    shared = shared_filesystem(run)
+    if shared is not None:
         yield invalid("the checkpoint folder and the results dir share one filesystem", parameter="checkpoint_folder",
                       expected="different filesystems",
-                      actual=f"both on {folder.get('mount_point') or folder.get('device')}",
+                      actual=f"both on {shared}",
                       fix="put the checkpoint folder on the storage under test and the results on another filesystem")

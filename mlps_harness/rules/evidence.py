@@ -41,3 +41,18 @@ def filesystems(run: Run) -> dict[str, dict] | None:
     hosts = info.get("hosts") or []
     fs = [h.get("filesystems") for h in hosts if isinstance(h, dict) and isinstance(h.get("filesystems"), dict)]
     return fs[0] if fs else None
+
+
+def shared_filesystem(run: Run) -> str | None:
+    """Where the data dir (or cache dir, checkpoint folder, engine storage) and the results dir share one filesystem:
+    its mount point, or None when they differ. `NotApplicable` when the run did not record filesystems."""
+    from mlps_harness.outcomes import NotApplicable
+
+    fs = filesystems(run)
+    if not fs or not isinstance(fs.get("data_dir"), dict) or not isinstance(fs.get("results_dir"), dict):
+        raise NotApplicable("filesystem information not recorded")
+    data, results = fs["data_dir"], fs["results_dir"]
+    key = "st_dev" if data.get("st_dev") is not None else "device"
+    if data.get(key) is not None and data.get(key) == results.get(key):
+        return str(data.get("mount_point") or data.get("device"))
+    return None

@@ -10,7 +10,7 @@ from mlps_harness.benchmarks.kv_cache import DOC, DOC_FILE, DOC_RANK_FILES, KvRu
 from mlps_harness.kvcache.aggregate import option_aggregate
 from mlps_harness.model import Run
 from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
-from mlps_harness.rules.evidence import filesystems
+from mlps_harness.rules.evidence import shared_filesystem
 from mlps_harness.rules.kvcache_ruleset import KV, kvcache_exists, kvcache_rules
 from mlps_harness.rules.registry import rule
 
@@ -213,13 +213,10 @@ def option_delay(run: Run) -> Iterator[Finding]:
 @rule("H7.10", "separate-filesystems", benchmark=KV, versions=V3)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
     """The cache dir and the results dir are on different filesystems (when recorded)."""
-    fs = filesystems(run)
-    if not fs or not isinstance(fs.get("data_dir"), dict) or not isinstance(fs.get("results_dir"), dict):
-        raise NotApplicable("filesystem information not recorded")
-    cache, results = fs["data_dir"], fs["results_dir"]
-    if cache.get("device") is not None and cache.get("device") == results.get("device"):
+    shared = shared_filesystem(run)
+    if shared is not None:
         yield invalid("the cache dir and the results dir share one filesystem", parameter="cache_dir",
-                      expected="different filesystems", actual=f"both on {cache.get('mount_point') or cache['device']}",
+                      expected="different filesystems", actual=f"both on {shared}",
                       file=f"{run.run_id}/{run.metadata_file}",
                       fix="put --cache-dir on the storage under test and --results-dir on another filesystem")
 

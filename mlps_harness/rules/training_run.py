@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from mlps_harness.datasize import training_datasize
 from mlps_harness.model import Run
 from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
-from mlps_harness.rules.evidence import cluster_memory, filesystems, host_count
+from mlps_harness.rules.evidence import cluster_memory, host_count, shared_filesystem
 from mlps_harness.rules.registry import rule
 from mlps_harness.rules.training_ruleset import training_rules
 
@@ -255,12 +255,9 @@ def data_dir_separate(run: Run) -> Iterator[Finding]:
 @rule("3.4.2", "separate-filesystems", benchmark=T)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
     """The data dir and the results dir are on different filesystems."""
-    fs = filesystems(run)
-    if not fs or not isinstance(fs.get("data_dir"), dict) or not isinstance(fs.get("results_dir"), dict):
-        raise NotApplicable("filesystem information not recorded")
-    data, results = fs["data_dir"], fs["results_dir"]
-    if data.get("device") is not None and data.get("device") == results.get("device"):
+    shared = shared_filesystem(run)
+    if shared is not None:
         yield invalid("the data dir and the results dir share one filesystem", parameter="data_dir",
                       expected="different filesystems", file=_meta(run),
-                      actual=f"both on {data.get('mount_point') or data.get('device')}",
+                      actual=f"both on {shared}",
                       fix="put the dataset on the storage under test and the results on another filesystem")

@@ -8,7 +8,7 @@ from typing import Any
 
 from mlps_harness.model import Run
 from mlps_harness.outcomes import Division, Finding, NotApplicable, closed, invalid, open_
-from mlps_harness.rules.evidence import filesystems
+from mlps_harness.rules.evidence import shared_filesystem
 from mlps_harness.rules.registry import rule
 from mlps_harness.rules.vectordb_docs import config, load_summary, recall_stats, recorded, summary
 from mlps_harness.rules.vectordb_ruleset import BENCHMARK as V
@@ -254,16 +254,11 @@ def minimum_runtime(run: Run) -> Iterator[Finding]:
 @rule("H5.9", "separate-filesystems", benchmark=V)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
     """The engine's storage (data dir) and the results dir are on different filesystems, when recorded."""
-    fs = filesystems(run)
-    if not fs or not isinstance(fs.get("data_dir"), dict) or not isinstance(fs.get("results_dir"), dict):
-        raise NotApplicable("filesystem information not recorded")
-    data, results = fs["data_dir"], fs["results_dir"]
-    if data.get("device") is not None and data.get("device") == results.get("device"):
-        where = data.get("mount_point") or data.get("device")
+    where = shared_filesystem(run)
+    if where is not None:
         yield invalid("the vector database storage and the results dir share one filesystem", parameter="data_dir",
                       expected="different filesystems", actual=f"both on {where}",
                       file=f"{run.run_id}/{run.metadata_file}",
                       fix="put the Milvus data on the storage under test and the results on another filesystem")
     else:
-        yield closed("storage and results on different filesystems", parameter="data_dir",
-                     actual=f"{data.get('device')} vs {results.get('device')}")
+        yield closed("storage and results on different filesystems", parameter="data_dir")

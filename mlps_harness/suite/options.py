@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from mlps_harness.launch import MpiLaunchSpec
 
 GROUP = "mlperf-storage-suites"
 
@@ -41,3 +46,18 @@ def parse_params(values: list[str]) -> dict[str, str]:
                 raise pytest.UsageError(f"--params {item!r}: expected KEY=VALUE, e.g. --params reader.read_threads=8")
             params[key.strip()] = value.strip()
     return params
+
+
+def mpi_launch(config: pytest.Config, num_ranks: int) -> tuple[list[str], "MpiLaunchSpec"]:
+    """The host names and the `MpiLaunchSpec` from --hosts, --mpi-params and --mpi-bin, checked (usage error)."""
+    from mlps_harness.launch import LaunchConfigError, MpiLaunchSpec, build_mpirun_argv, parse_hosts
+
+    opt = config.getoption
+    try:
+        hosts = [name for name, _ in parse_hosts(opt("--hosts"))]
+        spec = MpiLaunchSpec(num_ranks=num_ranks, hosts=opt("--hosts"), mpi_params=opt("--mpi-params"),
+                             mpi_bin=opt("--mpi-bin"), export_variables=("PYTHONPATH", "PATH"))
+        build_mpirun_argv(spec, ["true"])
+    except LaunchConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return hosts, spec

@@ -13,9 +13,9 @@ import pytest
 
 from mlps_harness.datasize import GIB, TrainingDatasize, training_datasize
 from mlps_harness.dlio.entry import PACKAGED_CONFIG_DIR, build_dlio_command
-from mlps_harness.launch import LaunchConfigError, MpiLaunchSpec, build_mpirun_argv, parse_hosts
+from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
 from mlps_harness.rules.training_ruleset import TrainingRules, training_rules
-from mlps_harness.suite.options import parse_params
+from mlps_harness.suite.options import mpi_launch, parse_params
 
 #: The embedded default: a small unet3d run on this machine (2 ranks, 32 files of 1 MiB, tiny checkpoint).
 EMBEDDED = {"model": "unet3d", "accelerator": "h100", "num_processes": 2}
@@ -139,13 +139,7 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
     procs = opt("--num-accelerators") or opt("--num-processes") or (EMBEDDED["num_processes"] if embedded else None)
     if not procs or procs < 1:
         raise _usage("--num-accelerators", "how many accelerators to simulate is required", "e.g. --num-accelerators=8")
-    try:
-        hosts = [name for name, _ in parse_hosts(opt("--hosts"))]
-        mpi = MpiLaunchSpec(num_ranks=procs, hosts=opt("--hosts"), mpi_params=opt("--mpi-params"),
-                            mpi_bin=opt("--mpi-bin"), export_variables=("PYTHONPATH", "PATH"))
-        build_mpirun_argv(mpi, ["true"])
-    except LaunchConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    hosts, mpi = mpi_launch(config, procs)
     loops = opt("--loops")
     if loops < 0:
         raise _usage("--loops", f"expected 0 or more measured runs, got {loops}", "e.g. --loops 5")
