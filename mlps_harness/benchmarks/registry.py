@@ -70,6 +70,7 @@ def load_rule_modules() -> None:
     from mlps_harness import rulesets
 
     importlib.import_module("mlps_harness.rules.layout")
+    importlib.import_module("mlps_harness.rules.submission_tree")
     for spec in benchmarks().values():
         if spec.ruleset_dir is not None:
             rulesets.add_ruleset_dir(spec.ruleset_dir)
