@@ -87,6 +87,11 @@ def audit_index(config: pytest.Config) -> "ResultsIndex":
     index = ResultsIndex(root.resolve(), config.getoption("--rules-version"))
     if not index.refs:
         raise pytest.UsageError(f"--results-dir {root}: no runs found; {hint}")
+    from mlps_harness.benchmarks.registry import benchmarks
+
+    if not any(ref.benchmark in benchmarks() for ref in index.refs):
+        found = ", ".join(sorted({ref.benchmark for ref in index.refs})[:8])
+        raise pytest.UsageError(f"--results-dir {root}: no benchmark directory found (it holds {found}); {hint}")
     config.stash[INDEX_KEY] = index
     return index
 
