@@ -77,6 +77,10 @@ class CheckpointRules(BaseModel):
     accelerator_memory_GB: dict[str, float]
     default_accelerator: str
     min_accelerators_per_host: int | None
+    #: 2.1.23: most timestamp dirs (invocations) a checkpointing group may hold (None = no such rule)
+    max_timestamp_dirs: int | None = None
+    #: 4.7.3: the observed remap gap must be at least this fraction of the declared remap time (None = no rule)
+    remap_min_fraction: float | None = None
     layout: dict[str, LayoutValues]
 
     def open_unit(self, model: ModelValues) -> int:

@@ -11,7 +11,7 @@ from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid
 from mlps_harness.rules.registry import rule
 
 
-def _submitter_dir(group: RunGroup) -> tuple[Path, str, str]:
+def submitter_dir(group: RunGroup) -> tuple[Path, str, str]:
     """(the `<division>/<org>` directory, the system name, its path relative to the results dir)."""
     ref = next((r.ref for r in group.runs if r.ref.prefix), None)
     if ref is None:
@@ -26,7 +26,7 @@ def _submitter_dir(group: RunGroup) -> tuple[Path, str, str]:
       versions=("v3.0",))
 def system_description(group: RunGroup) -> Iterator[Finding]:
     """The system under test is described: `systems/<system>.yaml` (a mapping) and `systems/<system>.pdf`."""
-    submitter, system, shown = _submitter_dir(group)
+    submitter, system, shown = submitter_dir(group)
     yaml_path = submitter / "systems" / f"{system}.yaml"
     data, problem = read_yaml(str(yaml_path), f"{shown}/systems/{system}.yaml")
     if problem is not None:
