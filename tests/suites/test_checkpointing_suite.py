@@ -109,3 +109,24 @@ def test_failed_rank_message_names_the_rank(tmp_path: Path) -> None:
     text = Launch(Invocation("run/0", 10, 10), tmp_path, result).failure()
     assert text.splitlines()[0] == "error: rank 1 failed: save checkpoint 1 failed: OSError: [Errno 28] No space left"
     assert "exit code 1" in text
+
+
+def test_one_rank_failing_its_write_fails_the_run(tmp_path: Path, suite_runner) -> None:
+    """Real mpirun: rank 1's shard path of checkpoint 1 is a directory, so only rank 1's open() fails (root can
+    still write everywhere, so permissions would not do it); the run fails naming rank 1, and no run is recorded
+    as complete."""
+    blocker = tmp_path / "data" / "checkpoints" / "llama3-8b" / "checkpoint_1" / "rank_1.optimizer.bin"
+    blocker.mkdir(parents=True)
+    suite = suite_runner(SUITE, "--size-scale=0.0001", "--num-checkpoints-write=1", "--num-checkpoints-read=1",
+                         f"--mlps-json={tmp_path / 'suite.json'}", "-v")
+    out = suite.stdout + suite.stderr
+    assert suite.returncode == 1 and "Traceback" not in suite.stderr, out[-3000:]
+    assert "rank 1 failed: save checkpoint 1 failed: IsADirectoryError" in out, out[-3000:]
+    assert "rank 0 failed" not in out
+    assert blocker.is_dir() and not (blocker.parent / "rank_0.optimizer.bin").exists()   # partial checkpoint removed
+    (run,) = _runs(tmp_path / "results")
+    assert not (run / "summary.json").exists()
+    verdict = json.loads((tmp_path / "suite.json").read_text())
+    assert verdict["verdict"] == "INVALID"
+    assert ("H4.0-complete-run", "incomplete run: the workload exited with code 1") in {
+        (f["rule"], f["message"]) for f in verdict["findings"] if f["division"] == "INVALID"}
