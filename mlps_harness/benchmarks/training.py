@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from mlps_harness.benchmarks.registry import BenchmarkSpec
+from mlps_harness.suite.options import positive_int
 
 
 def add_options(group) -> None:
     """Training-only suite options."""
     group.addoption("--accelerator-type", default=None, help="training: simulated accelerator (h100, a100, b200, "
                                                              "mi355); default h100")
-    group.addoption("--num-accelerators", type=int, default=None,
+    group.addoption("--num-accelerators", type=positive_int, default=None,
                     help="training: simulated accelerators = MPI ranks (default 2 in the embedded run)")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +14,28 @@ if TYPE_CHECKING:
 GROUP = "mlperf-storage-suites"
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number > 0 (0 or a negative count is a usage error, never a silent default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (memory sizes, timeouts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
 def add_suite_options(parser: pytest.Parser) -> None:
     """Options every benchmark suite understands (registered once, by the plugin)."""
     group = parser.getgroup(GROUP, "MLPerf Storage benchmark suites (suites/<benchmark>)")
@@ -19,10 +43,10 @@ def add_suite_options(parser: pytest.Parser) -> None:
                                                   "embedded default")
     group.addoption("--hosts", default=None, help="comma-separated client hosts, optionally host:slots "
                                                   "(default 127.0.0.1)")
-    group.addoption("--num-processes", type=int, default=None, help="MPI ranks (checkpointing, KV cache, vector DB)")
-    group.addoption("--client-host-memory-gb", type=float, default=None,
+    group.addoption("--num-processes", type=positive_int, default=None, help="MPI ranks (checkpointing, KV cache, vector DB)")
+    group.addoption("--client-host-memory-gb", type=positive_float, default=None,
                     help="memory per client host in GiB (used when it cannot be measured over MPI)")
-    group.addoption("--num-client-hosts", type=int, default=None, help="number of client hosts")
+    group.addoption("--num-client-hosts", type=positive_int, default=None, help="number of client hosts")
     group.addoption("--data-dir", default=None, help="dataset directory on the storage under test")
     group.addoption("--params", action="append", default=[], metavar="KEY=VALUE",
                     help="workload override (repeatable; checked against the ruleset's allowed lists)")
@@ -33,7 +57,7 @@ def add_suite_options(parser: pytest.Parser) -> None:
                     help="launch even when an override makes the run INVALID")
     group.addoption("--mpi-params", default=None, help="extra mpirun arguments, e.g. '--mca btl tcp,self'")
     group.addoption("--mpi-bin", default="mpirun", choices=("mpirun", "mpiexec"), help="MPI launcher")
-    group.addoption("--run-timeout", type=float, default=None, help="seconds after which a launch is stopped")
+    group.addoption("--run-timeout", type=positive_float, default=None, help="seconds after which a launch is stopped")
 
 
 def parse_params(values: list[str]) -> dict[str, str]:

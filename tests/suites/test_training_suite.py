@@ -83,6 +83,11 @@ def test_what_if_prints_commands_and_runs_nothing(tmp_path: Path, suite_runner) 
     (["--model=unet3d", "--num-accelerators=2", "--params", "dataset.num_files_train=3"], "step"),
     (["--data-dir=/proc/self/forbidden"], "--data-dir"),
     (["-n", "2"], "parallel"),
+    (["--client-host-memory-gb=-5"], "--client-host-memory-gb: expected a finite number > 0"),
+    (["--model=unet3d", "--num-accelerators=8", "--client-host-memory-gb=0"], "--client-host-memory-gb"),
+    (["--num-accelerators=0"], "--num-accelerators: expected a whole number > 0"),
+    (["--num-processes=-1"], "--num-processes"),
+    (["--run-timeout=-1"], "--run-timeout"),
 ])
 def test_bad_input_is_a_usage_error(tmp_path: Path, suite_runner, args: list[str], needle: str) -> None:
     result = suite_runner(SUITE, f"--results-dir={tmp_path / 'r'}", *args)
