@@ -67,10 +67,11 @@ class TrainingPlan:
         """DLIO `++workload.*` overrides for a command (datagen or run)."""
         values = {**self.harness_params, **self.params, "dataset.data_folder": str(self.data_folder)}
         if command == "datagen":
-            keep = ("dataset.", "checkpoint.model_size")
+            keep = ("dataset.", "checkpoint.model_size", "checkpoint.checkpoint_folder")
             values = {k: v for k, v in values.items() if k.startswith(keep)}
-        else:
-            values.setdefault("checkpoint.checkpoint_folder", str(self.data_dir / "checkpoints" / self.model))
+        # DLIO creates its checkpoint folder even when it does not checkpoint (datagen): without an explicit folder
+        # that is ./checkpoints/ in the directory pytest was started from, outside the data and results dirs.
+        values.setdefault("checkpoint.checkpoint_folder", str(self.data_dir / "checkpoints" / self.model))
         return values
 
     def argv(self, command: str, run_dir: Path) -> list[str]:
@@ -82,6 +83,7 @@ class TrainingPlan:
         """The parameters that define the generated dataset (compared with the dataset manifest)."""
         values = self.overrides("datagen")
         values.pop("dataset.data_folder", None)
+        values.pop("checkpoint.checkpoint_folder", None)
         return {"model": self.model, **dict(sorted(values.items()))}
 
 

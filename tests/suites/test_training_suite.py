@@ -33,6 +33,8 @@ def test_embedded_run_then_audit_agree(tmp_path: Path, suite_runner) -> None:
     assert "Traceback" not in out
     assert suite.returncode == 1, out[-3000:]           # INVALID: tiny dataset, 2 runs instead of 6
     assert len(_dirs(results, "datagen")) == 1
+    # nothing outside the results and data dirs (DLIO's default ./checkpoints/ once appeared in the cwd)
+    assert {p.name for p in tmp_path.iterdir()} == {"results", "data", "suite.json", "suite.xml"}
     runs = _dirs(results, "run")
     assert len(runs) == 2
     for run in runs:
