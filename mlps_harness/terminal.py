@@ -71,6 +71,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                      if p.get("division") in ("OPEN", "INVALID") else {})
             tr.write_line(f" {where} [{p.get('rule')}] {p.get('message')}")
             detail = []
+            if p.get("file") and p["file"] != where and p["file"] not in p.get("message", ""):
+                detail.append(f"file {p['file']}")
             if p.get("parameter"):
                 detail.append(f"parameter {p['parameter']}")
             if p.get("expected") is not None or p.get("actual") is not None:

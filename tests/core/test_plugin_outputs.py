@@ -63,6 +63,7 @@ def test_verdicts_follow_the_rules(audit, mixed):
         assert re.search(rf"^{re.escape(group)}\s+training\s+\S+\s+h100\s+\d+\s+{verdict}$", out, re.M), group
     panel = out[out.index("MLPerf Storage verdict"):]
     assert panel.index(f"INVALID  {AU_FAIL_RUN} [3.3.2-au-minimum]") < panel.index("OPEN     training/resnet50")
+    assert f"file {AU_FAIL_RUN}/summary.json; parameter train_au_mean_percentage" in panel   # the file is named
     assert re.search(r"^INVALID \S*compliance/test_audit.py::test_rules\[training/unet3d/run/20250613_112100::3.3.2", out,
                      re.M)
 
