@@ -117,16 +117,24 @@ def consistent_parameters(group: RunGroup) -> Iterator[Finding]:
     runs = group.by_command("run")
     if len(runs) < 2:
         raise NotApplicable("fewer than two runs")
+
+    def signature(r: Run) -> dict:
+        params = {k: v for k, v in r.params.items() if k != "dataset.data_folder"}
+        return {"accelerator": r.accelerator, "num_processes": r.num_processes,
+                "num_files_train": r.workload.num_files_train if r.workload else None, "params": params}
+
     for accel, subset in sorted(_by_accelerator(runs).items()):
-        def signature(r: Run) -> dict:
-            params = {k: v for k, v in r.params.items() if k != "dataset.data_folder"}
-            return {"accelerator": r.accelerator, "num_processes": r.num_processes,
-                    "num_files_train": r.workload.num_files_train if r.workload else None, "params": params}
-        first = signature(subset[0])
-        for other in subset[1:]:
-            sig = signature(other)
-            for key in CONSISTENT:
-                if sig[key] != first[key]:
-                    yield invalid(f"{key} differs between {subset[0].ref.leaf} and {other.ref.leaf}",
-                                  parameter=key, expected=str(first[key]), actual=str(sig[key]),
+        sigs = [(r, signature(r)) for r in subset]
+        for key in CONSISTENT:
+            # a value the run's documents do not hold cannot be compared: said once per run, not as a difference
+            for run, sig in sigs:
+                if sig[key] is None:
+                    yield invalid(f"{key} is not recorded for {run.ref.leaf}, so it cannot be shown to match the "
+                                  "other runs", parameter=key, expected="recorded", actual="not recorded",
+                                  file=run.run_id, fix="restore the run's documents (see its H6.1/H6.3 findings)")
+            known = [(run, sig[key]) for run, sig in sigs if sig[key] is not None]
+            for other, value in known[1:]:
+                if value != known[0][1]:
+                    yield invalid(f"{key} differs between {known[0][0].ref.leaf} and {other.ref.leaf}",
+                                  parameter=key, expected=str(known[0][1]), actual=str(value),
                                   file=other.run_id, fix="all runs of a submission must use identical parameters")

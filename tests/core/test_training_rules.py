@@ -143,6 +143,18 @@ def test_inconsistent_parameters(tmp_path, change):
     assert all(p.file.endswith(last.strftime("%Y%m%d_%H%M%S")) for p in res.problems())
 
 
+def test_unreadable_config_is_not_reported_as_a_difference(tmp_path):
+    """A first run whose dlio_config does not parse: one 'not recorded' finding for it, not 'expected None'."""
+    runs = write_training_submission(tmp_path, runs=6)
+    (runs[0] / "dlio_config" / "config.yaml").write_text("foo: : :\n")
+    res = rule_result(tmp_path, "3.3.9", G2)
+    assert res.division is Division.INVALID
+    problems = res.problems()
+    assert [(p.parameter, p.actual, p.file) for p in problems] == [
+        ("num_files_train", "not recorded", str(runs[0].relative_to(tmp_path)))]
+    assert "None" not in problems[0].message + str(problems[0].expected)
+
+
 # ---------------------------------------------------------------- single-run rules
 
 def one_run(tmp_path: Path, **kw) -> str:
