@@ -107,3 +107,26 @@ def generate_dataset(plan: TrainingPlan, cluster: dict, progress: Callable[[str]
                                   indent=2), encoding="utf-8")
         os.replace(tmp, _manifest_path(plan))
     return done
+
+
+def dataset_space_problem(plan: TrainingPlan) -> str | None:
+    """Why the dataset cannot be generated in --data-dir for lack of space (None when it fits or is reused).
+
+    Checked before anything runs, so a mistaken option never fills a disk with a multi-terabyte dataset.
+    """
+    if existing_dataset(plan) is not None:
+        return None
+    values = plan.overrides("datagen")
+    files = int(values.get("dataset.num_files_train") or 0)
+    record = values.get("dataset.record_length")
+    samples = values.get("dataset.num_samples_per_file")
+    per_file = int(samples) * float(record) if record and samples else float(record) if record \
+        else plan.datasize.file_bytes
+    needed = files * per_file
+    free = shutil.disk_usage(plan.data_dir).free
+    if needed <= free:
+        return None
+    gib = 1024 ** 3
+    return (f"--data-dir {plan.data_dir}: the dataset needs {needed / gib:,.1f} GiB ({files} files) but only "
+            f"{free / gib:,.1f} GiB are free there; point --data-dir at the storage under test, or lower "
+            "dataset.num_files_train (see the datasize stage: pytest suites/training -k datasize --what-if)")

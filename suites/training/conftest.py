@@ -13,14 +13,19 @@ from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.serial import refuse_xdist
 from mlps_harness.training.plan import TrainingPlan, build_plan
-from mlps_harness.training.stages import Launch, RunInterrupted, generate_dataset, launch
+from mlps_harness.training.stages import Launch, RunInterrupted, dataset_space_problem, generate_dataset, launch
 
 PLAN_KEY = pytest.StashKey[TrainingPlan]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/training")
-    config.stash[PLAN_KEY] = build_plan(config)
+    plan = config.stash[PLAN_KEY] = build_plan(config)
+    problem = dataset_space_problem(plan)
+    if problem and config.getoption("--what-if"):
+        plan.warnings.append(problem)
+    elif problem:
+        raise pytest.UsageError(problem)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
