@@ -45,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "stage(name): a benchmark suite stage (datasize, datagen, run)")
     from mlps_harness import report_html, report_machine, terminal
 
+    report_machine.check_mlps_json(config)
     config.pluginmanager.register(terminal.VerdictFeed(config), "mlps_harness.verdict_feed")
     for module in (terminal, report_machine):
         config.pluginmanager.register(module, f"mlps_harness.{module.__name__.rsplit('.', 1)[1]}")

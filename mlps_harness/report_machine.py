@@ -15,6 +15,22 @@ import pytest
 from mlps_harness.verdict import book
 
 
+def check_mlps_json(config: pytest.Config) -> None:
+    """Refuse an unusable `--mlps-json` path before anything runs (not with a traceback after a long suite)."""
+    target = config.getoption("--mlps-json")
+    if not target or hasattr(config, "workerinput"):
+        return
+    path = Path(target).expanduser()
+    fix = "give a file path, e.g. --mlps-json=verdict.json"
+    if path.is_dir():
+        raise pytest.UsageError(f"--mlps-json {target}: is a directory; {fix}")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise pytest.UsageError(f"--mlps-json {target}: {parent} is not a directory; {fix}")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise pytest.UsageError(f"--mlps-json {target}: {parent} is not writable; {fix} in a writable directory")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # noqa: ARG001
     config = session.config

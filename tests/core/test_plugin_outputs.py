@@ -12,6 +12,7 @@ import pytest
 
 from mlps_harness.rules import REGISTRY, Rule, all_rules
 from mlps_harness.synthetic import write_training_submission
+from ._helpers import COMPLIANCE
 
 AU_FAIL_RUN = "training/unet3d/run/20250613_112100"      # the third run of the unet3d group
 
@@ -178,3 +179,17 @@ def test_no_rule_applies_has_no_verdict(audit, tmp_path):
     (run / "summary.json").write_text("{}")
     res = audit(tmp_path / "results", "-k", "H6.3")
     assert res.data["verdict"] is None and res.data["counts"]["na"] >= 1
+
+
+@pytest.mark.parametrize("target", ["a-directory", "a-file/verdict.json"])
+def test_unusable_mlps_json_path_is_a_usage_error(mixed, pytester, target):
+    """A directory (or a path below a file) is refused before the audit runs, not with a traceback at the end
+    that leaves a stray temp file beside it."""
+    (pytester.path / "a-directory").mkdir()
+    (pytester.path / "a-file").write_text("")
+    result = pytester.runpytest(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                f"--mlps-json={pytester.path / target}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert "--mlps-json" in out and "give a file path" in out and "Traceback" not in out
+    assert sorted(p.name for p in pytester.path.iterdir()) == ["a-directory", "a-file"]
