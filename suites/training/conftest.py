@@ -22,10 +22,8 @@ def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/training")
     plan = config.stash[PLAN_KEY] = build_plan(config)
     problem = dataset_space_problem(plan)
-    if problem and config.getoption("--what-if"):
+    if problem:
         plan.warnings.append(problem)
-    elif problem:
-        raise pytest.UsageError(problem)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -52,8 +50,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                       {"datagen": "datagen", **{slot: "run" for slot in plan.run_slots}})
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip_stages_for_what_if(config, items, keep=("datasize",))
+    """After -k/-m selection: --what-if skips the stages; otherwise refuse, before anything runs, a dataset that
+    cannot fit in --data-dir when a selected test needs it (the datasize stage alone writes nothing)."""
+    if config.getoption("--what-if"):
+        skip_stages_for_what_if(config, items, keep=("datasize",))
+        return
+    needs_data = any(getattr(item.get_closest_marker("stage"), "args", ("rules",))[0] != "datasize"
+                     for item in items)
+    problem = dataset_space_problem(config.stash[PLAN_KEY])
+    if needs_data and problem:
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture(scope="session")

@@ -26,3 +26,10 @@ def test_what_if_only_warns_about_space(tmp_path: Path, suite_runner) -> None:
     assert result.returncode == 0, result.stdout[-2000:]
     assert "warning: --data-dir" in result.stdout and "the dataset needs" in result.stdout
 
+
+
+def test_datasize_stage_alone_runs_whatever_the_size(tmp_path: Path, suite_runner) -> None:
+    result = suite_runner(SUITE, "-k", "datasize", f"--results-dir={tmp_path / 'r'}", f"--data-dir={tmp_path / 'd'}",
+                          *HUGE)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "1 passed" in result.stdout
