@@ -33,9 +33,9 @@ class TrainingDatasize:
     def explain(self) -> str:
         """One sentence saying which constraint dominates."""
         if self.dominant == "memory":
-            return (f"{self.required_files} files: the dataset must be at least 5x the {self.total_memory_bytes / GIB:.1f}"
+            return (f"{self.required_files} files are required: the dataset must be at least 5x the {self.total_memory_bytes / GIB:.1f}"
                     f" GiB of client memory ({self.files_by_samples} files would satisfy the step count)")
-        return (f"{self.required_files} files: every epoch needs the minimum number of steps"
+        return (f"{self.required_files} files are required: every epoch needs the minimum number of steps"
                 f" ({self.files_by_memory} files would satisfy the 5x-memory rule)")
 
 

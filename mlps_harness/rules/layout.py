@@ -104,3 +104,13 @@ def one_metadata(run: Run) -> Iterator[Finding]:
         yield invalid(f"{len(names)} metadata files", parameter="metadata", expected="1", actual=", ".join(names),
                       file=f"{run.run_id}/{extra[0]}", fix=f"keep only {run.metadata_file or own}, the metadata"
                       " file of this run; remove the others")
+
+
+@rule("H6.6", "regular-entries", benchmark="*", category="layout", commands=None)
+def regular_entries(run: Run) -> Iterator[Finding]:
+    """The run directory holds only regular files and directories: no links, FIFOs, sockets or devices."""
+    for entry in run.files:
+        if entry.kind not in ("file", "dir"):
+            yield invalid(f"{entry.name} is a {entry.kind}, not a regular file or directory", parameter="files",
+                          expected="regular file", actual=entry.kind, file=f"{run.run_id}/{entry.name}",
+                          fix="replace it with the real file, or remove it from the results tree")

@@ -118,7 +118,7 @@ def dataset_size(run: Run) -> Iterator[Finding]:
                              num_samples_per_file=spf, record_length_bytes=record,
                              steps_per_epoch=rs.steps_per_epoch, memory_multiplier=rs.memory_multiplier)
     if wl.num_files_train < size.required_files:
-        yield invalid(f"dataset too small: {size.explain()} (memory from {source})",
+        yield invalid(f"dataset too small ({wl.num_files_train} files); {size.explain()} (memory from {source})",
                       parameter="dataset.num_files_train", expected=f">= {size.required_files}",
                       actual=str(wl.num_files_train), file=_config(run),
                       fix=f"generate at least {size.required_files} files (datagen) and run with "

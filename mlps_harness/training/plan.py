@@ -156,12 +156,15 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
     data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
     results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
     for option, path in (("--data-dir", data_dir), ("--results-dir", results_dir)):
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise _usage(option, f"{path} is not writable", "fix its permissions or choose another directory")
+        if opt("--what-if"):  # create nothing: check that the directory could be created
+            path = existing_ancestor(path)
+        else:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
+        if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+            raise _usage(option, f"{path} is not a writable directory", "fix its permissions or choose another one")
     params = parse_params(opt("--params"))
     harness_params = dict(EMBEDDED_PARAMS) if embedded else {}
     division = opt("--division")
@@ -187,6 +190,13 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
         memory_source=source, num_client_hosts=num_hosts, data_dir=data_dir, results_dir=results_dir,
         params=params, harness_params=harness_params, loops=loops, rules_version=version, embedded=embedded,
         division=division, mpi=mpi, timeout=opt("--run-timeout"), datasize=size, warnings=warnings)
+
+
+def existing_ancestor(path: Path) -> Path:
+    """`path` itself, or its nearest ancestor that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def python_for_ranks() -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
 from mlps_harness.suite.rundirs import new_run_dir, update_metadata, write_metadata
-from mlps_harness.training.plan import TrainingPlan
+from mlps_harness.training.plan import TrainingPlan, existing_ancestor
 
 MANIFEST = ".mlps-dataset.json"
 GENERATED_SUBDIRS = ("train", "valid", "test")
@@ -123,7 +123,7 @@ def dataset_space_problem(plan: TrainingPlan) -> str | None:
     per_file = int(samples) * float(record) if record and samples else float(record) if record \
         else plan.datasize.file_bytes
     needed = files * per_file
-    free = shutil.disk_usage(plan.data_dir).free
+    free = shutil.disk_usage(existing_ancestor(plan.data_dir)).free
     if needed <= free:
         return None
     gib = 1024 ** 3
