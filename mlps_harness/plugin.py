@@ -53,10 +53,31 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(report_html, "mlps_harness.report_html")
 
 
+def _check_rule_marker_ids(config: pytest.Config) -> None:
+    """`-m "rule(id='X')"` with an id no rule has is a usage error (it would silently select nothing)."""
+    import difflib
+    import re
+
+    expression = config.getoption("markexpr", "") or ""
+    wanted = re.findall(r"\bid\s*=\s*['\"]([^'\"]+)['\"]", expression) if "rule(" in expression else []
+    if not wanted:
+        return
+    from mlps_harness.rules import all_rules
+
+    known = sorted({r.id for r in all_rules()})
+    for rule_id in wanted:
+        if rule_id not in known:
+            close = difflib.get_close_matches(rule_id, known, n=3)
+            raise pytest.UsageError(f"-m: no rule has id {rule_id!r}"
+                                    + (f"; did you mean {', '.join(close)}?" if close else "")
+                                    + " (docs/RULES.md lists every rule id)")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the placeholder pytest makes for a rule-test function with no cases (e.g. a suite without group
     rules, or --what-if): an empty parameter set is "nothing to check", not a skipped check."""
+    _check_rule_marker_ids(config)
     empty = [item for item in items if "mlps_case" in getattr(getattr(item, "callspec", None), "params", {})
              and not hasattr(item.callspec.params["mlps_case"], "rule")]
     if empty:

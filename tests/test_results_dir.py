@@ -27,3 +27,16 @@ def test_unknown_benchmark_beside_a_known_one_is_an_invalid_finding(pytester, tm
                                            "known-benchmark")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*storagebench/m/run/20250101_000000*unknown benchmark directory 'storagebench'*"])
+
+
+def test_unknown_rule_id_in_marker_expression_is_a_usage_error(pytester, tmp_path: Path) -> None:
+    from mlps_harness.synthetic import write_training_submission
+
+    write_training_submission(tmp_path)
+    result = pytester.runpytest_subprocess(str(REPO / "compliance"), f"--results-dir={tmp_path}",
+                                           "-m", "rule(id='3.3.22')")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*no rule has id '3.3.22'; did you mean 3.3.2*"])
+    ok = pytester.runpytest_subprocess(str(REPO / "compliance"), f"--results-dir={tmp_path}", "-m", "rule(id='3.3.2')")
+    assert ok.ret == 0
+    ok.stdout.fnmatch_lines(["*6 passed*"])
