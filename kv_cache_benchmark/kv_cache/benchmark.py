@@ -132,6 +132,8 @@ class KVCacheBenchmark:
         """Remove the block files this run created (and a temp cache dir)."""
         if not keep_files:
             self.nvme.remove_created_files()
+            # and anything of ours a transfer cut short by a signal left behind (same naming rule as at start-up)
+            self.nvme.remove_stale_files()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
