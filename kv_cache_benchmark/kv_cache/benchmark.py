@@ -132,8 +132,6 @@ class KVCacheBenchmark:
         """Remove the block files this run created (and a temp cache dir)."""
         if not keep_files:
             self.nvme.remove_created_files()
-            # and anything of ours a transfer cut short by a signal left behind (same naming rule as at start-up)
-            self.nvme.remove_stale_files()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
@@ -145,17 +143,17 @@ class KVCacheBenchmark:
                                     name=f"kv-worker-{index}", daemon=True)
                    for index in range(min(len(users), MAX_WORKERS))]
         start = time.perf_counter()
-        generator.start()
-        for worker in workers:
-            worker.start()
-        try:
+        try:  # threads start inside the try: a signal while starting them must still stop and join them
+            generator.start()
+            for worker in workers:
+                worker.start()
             self.done.wait(self.config.duration)
         finally:  # also on Ctrl-C / SIGTERM: stop and join before files go
             self.stop.set()
             self.elapsed = time.perf_counter() - start
-            generator.join()
-            for worker in workers:
-                worker.join()
+            for thread in (generator, *workers):
+                if thread.ident is not None:  # started
+                    thread.join()
         if self.cache.first_io_at is not None:
             self.time_to_first_io_s = seconds_since_process_start(self.cache.first_io_at)
 
