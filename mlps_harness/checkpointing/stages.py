@@ -10,11 +10,7 @@ from pathlib import Path
 
 from mlps_harness.checkpointing.plan import CheckpointPlan, Invocation
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
-from mlps_harness.suite.rundirs import new_run_dir, update_metadata, write_metadata
-
-
-class RunInterrupted(Exception):
-    """A launch was stopped by Ctrl-C or SIGTERM; its directory is marked incomplete."""
+from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
 
 
 @dataclass
@@ -61,22 +57,14 @@ def launch(plan: CheckpointPlan, invocation: Invocation, cluster: dict, number: 
     meta = write_metadata(run_dir, "checkpointing", args=_args(plan, invocation, number),
                           params=plan.params_dict(invocation), rules_version=plan.rules_version, cluster=cluster,
                           command=argv, extra={"run_number": number})
-    marker = write_incomplete_marker(run_dir, "the invocation was started but did not finish")
+    write_incomplete_marker(run_dir, "the invocation was started but did not finish")
     started = datetime.now()
     result = run_process(argv, run_dir, "checkpointing", "run", timeout=plan.timeout, on_progress=progress,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
     ended = datetime.now()
     update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode,
                     invocation_start=started.isoformat(), invocation_end=ended.isoformat())
-    if result.interrupted_by:
-        write_incomplete_marker(run_dir, f"interrupted by {result.interrupted_by}")
-        raise RunInterrupted(f"{invocation.slot} interrupted by {result.interrupted_by}; {run_dir} is marked "
-                             "incomplete")
-    if result.ok:
-        marker.unlink(missing_ok=True)
-    else:
-        reason = "timed out" if result.timed_out else f"the workload exited with code {result.returncode}"
-        write_incomplete_marker(run_dir, reason)
+    settle_launch(run_dir, result, invocation.slot, "the workload")
     return Launch(invocation, run_dir, result)
 
 

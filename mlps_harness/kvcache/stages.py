@@ -19,13 +19,9 @@ from mlps_harness.kvcache.aggregate import SCHEMA_VERSION, option_aggregate, rea
 from mlps_harness.kvcache.plan import KvCachePlan, OptionSpec
 from mlps_harness.kvcache.rank import ERROR_NAME
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
-from mlps_harness.suite.rundirs import new_run_dir, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import RunInterrupted, new_run_dir, update_metadata, write_metadata
 
 Progress = Callable[[str], None] | None
-
-
-class RunInterrupted(Exception):
-    """A trial was stopped by Ctrl-C or SIGTERM; the run directory is marked incomplete."""
 
 
 @dataclass

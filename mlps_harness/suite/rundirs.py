@@ -11,9 +11,12 @@ import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlps_harness import __version__
+
+if TYPE_CHECKING:
+    from mlps_harness.launch import RunResult
 
 
 def new_run_dir(results_dir: Path, *parts: str) -> Path:
@@ -61,3 +64,22 @@ def update_metadata(path: Path, **fields: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)
+
+
+class RunInterrupted(Exception):
+    """A launch was stopped by Ctrl-C or SIGTERM; its run directory is marked incomplete."""
+
+
+def settle_launch(run_dir: Path, result: "RunResult", what: str, program: str) -> None:
+    """After a launch into `run_dir` (which carries an incomplete marker from its start): an interrupt re-marks it
+    and raises `RunInterrupted`; a failure re-marks it with the reason; success removes the marker."""
+    from mlps_harness.launch import INCOMPLETE_MARKER_NAME, write_incomplete_marker
+
+    if result.interrupted_by:
+        write_incomplete_marker(run_dir, f"interrupted by {result.interrupted_by}")
+        raise RunInterrupted(f"{what} interrupted by {result.interrupted_by}; {run_dir} is marked incomplete")
+    if result.ok:
+        (run_dir / INCOMPLETE_MARKER_NAME).unlink(missing_ok=True)
+    else:
+        reason = "timed out" if result.timed_out else f"{program} exited with code {result.returncode}"
+        write_incomplete_marker(run_dir, reason)

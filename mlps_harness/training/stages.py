@@ -10,15 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
-from mlps_harness.suite.rundirs import new_run_dir, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
 from mlps_harness.training.plan import TrainingPlan, existing_ancestor
 
 MANIFEST = ".mlps-dataset.json"
 GENERATED_SUBDIRS = ("train", "valid", "test")
-
-
-class RunInterrupted(Exception):
-    """A launch was stopped by Ctrl-C or SIGTERM; its directory is marked incomplete."""
 
 
 @dataclass
@@ -57,18 +53,11 @@ def launch(plan: TrainingPlan, command: str, cluster: dict, run_number: int,
     meta = write_metadata(run_dir, "training", args=_args(plan, command, run_number), params=params,
                           rules_version=plan.rules_version, cluster=cluster, command=argv,
                           extra={"run_number": run_number, "datasize": plan.datasize.as_dict()})
-    marker = write_incomplete_marker(run_dir, "the run was started but did not finish")
+    write_incomplete_marker(run_dir, "the run was started but did not finish")
     result = run_process(argv, run_dir, "training", command, timeout=plan.timeout, on_progress=progress,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
     update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode)
-    if result.interrupted_by:
-        write_incomplete_marker(run_dir, f"interrupted by {result.interrupted_by}")
-        raise RunInterrupted(f"{command} interrupted by {result.interrupted_by}; {run_dir} is marked incomplete")
-    if result.ok:
-        marker.unlink(missing_ok=True)
-    else:
-        reason = "timed out" if result.timed_out else f"DLIO exited with code {result.returncode}"
-        write_incomplete_marker(run_dir, reason)
+    settle_launch(run_dir, result, command, "DLIO")
     return Launch(command, run_dir, result)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from mlps_harness.cluster.collect import local_cluster_info
 from mlps_harness.launch import INCOMPLETE_MARKER_NAME, write_incomplete_marker
-from mlps_harness.suite.rundirs import new_run_dir, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import RunInterrupted, new_run_dir, update_metadata, write_metadata
 from mlps_harness.vectordb_suite.plan import BENCHMARK, VectorDBPlan
 from mlps_harness.workloads.vectordb import (
     EmbeddedMilvus,
@@ -26,10 +26,6 @@ from mlps_harness.workloads.vectordb import (
 )
 
 Progress = Callable[[str], None]
-
-
-class RunInterrupted(Exception):
-    """A stage was stopped by Ctrl-C; its directory is marked incomplete."""
 
 
 @dataclass

@@ -10,11 +10,12 @@ from __future__ import annotations
 import pytest
 
 from mlps_harness.checkpointing.plan import CheckpointPlan, build_plan
-from mlps_harness.checkpointing.stages import Launch, RunInterrupted, run_all
+from mlps_harness.checkpointing.stages import Launch, run_all
 from mlps_harness.suite.cluster import collect_cluster
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
+from mlps_harness.suite.rundirs import RunInterrupted
 from mlps_harness.suite.serial import refuse_xdist
 
 PLAN_KEY = pytest.StashKey[CheckpointPlan]()
