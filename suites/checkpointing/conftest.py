@@ -59,12 +59,13 @@ def checkpoint_plan(pytestconfig: pytest.Config) -> CheckpointPlan:
 
 
 @pytest.fixture(scope="session")
-def cluster_info(checkpoint_plan: CheckpointPlan) -> dict:
+def cluster_info(pytestconfig: pytest.Config, checkpoint_plan: CheckpointPlan) -> dict:
     """Hosts, memory, CPUs and the filesystems of checkpoint folder (as data_dir) and results dir, over MPI."""
     plan = checkpoint_plan
     return collect_cluster(plan.mpi, plan.options.checkpoint_folder, plan.results_dir,
                            memory_gb=plan.memory_gb_per_host,
-                           num_hosts=plan.num_client_hosts if plan.memory_gb_per_host else None)
+                           num_hosts=plan.num_client_hosts if plan.memory_gb_per_host else None,
+                           warn=live_writer(pytestconfig, "cluster"))
 
 
 @pytest.fixture(scope="session")

@@ -59,9 +59,10 @@ def kv_plan(pytestconfig: pytest.Config) -> KvCachePlan:
 
 
 @pytest.fixture(scope="session")
-def cluster_info(kv_plan: KvCachePlan) -> dict:
+def cluster_info(pytestconfig: pytest.Config, kv_plan: KvCachePlan) -> dict:
     """Hosts, memory, CPUs and the filesystems of the cache dir and the results dir, gathered once over MPI."""
-    return collect_cluster(kv_plan.mpi, kv_plan.cache_dir, kv_plan.results_dir, memory_gb=None, num_hosts=None)
+    return collect_cluster(kv_plan.mpi, kv_plan.cache_dir, kv_plan.results_dir, memory_gb=None, num_hosts=None,
+                           warn=live_writer(pytestconfig, "cluster"))
 
 
 @pytest.fixture(scope="session")

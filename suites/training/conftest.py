@@ -75,12 +75,9 @@ def cluster_info(pytestconfig: pytest.Config, training_plan: TrainingPlan) -> di
     """Hosts, memory, CPUs and filesystems of data and results dirs, gathered once per session over MPI."""
     plan = training_plan
     declared = plan.memory_gb_per_host if plan.memory_source.startswith("declared") else None
-    info = collect_cluster(plan.mpi, plan.data_dir, plan.results_dir, memory_gb=declared,
-                           num_hosts=plan.num_client_hosts if declared else None)
-    say = live_writer(pytestconfig, "cluster")
-    for warning in info.get("warnings", []):
-        say(f"WARNING: {warning}")
-    return info
+    return collect_cluster(plan.mpi, plan.data_dir, plan.results_dir, memory_gb=declared,
+                           num_hosts=plan.num_client_hosts if declared else None,
+                           warn=live_writer(pytestconfig, "cluster"))
 
 
 @pytest.fixture(scope="session")
