@@ -52,6 +52,8 @@ class VerdictBook:
 
     def record(self, report: pytest.TestReport) -> None:
         """Take one phase report of a rule test into account."""
+        if report.when == "teardown" or (report.when == "setup" and report.passed):
+            return  # the outcome is in the call report (or a failed/skipped setup)
         props = dict(report.user_properties)
         if "mlps_rule" not in props or report.nodeid in self.seen:
             return
