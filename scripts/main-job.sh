@@ -14,5 +14,12 @@ fi
 "$PY" -m pytest compliance -p no:cacheprovider --results-dir=results --html=report.html --self-contained-html \
     --junitxml=junit.xml --mlps-json=verdict.json -q
 audit=$?
-echo "main-job: report.html, junit.xml and verdict.json written (audit exit $audit: 0 = CLOSED/OPEN, 1 = INVALID)"
-exit "$audit"
+if [ "$audit" -ge 2 ]; then
+    echo "main-job: the audit stopped (exit $audit); see above" >&2
+    exit "$audit"
+fi
+verdict=$("$PY" -c 'import json; print(json.load(open("verdict.json"))["verdict"])' 2>/dev/null || echo unknown)
+# The job is done once the report is written; the verdict is its result, not the job's status. The embedded
+# small run is INVALID by design (its dataset is far below the closed-division size). For a CI gate, run
+# `pytest compliance --results-dir=... --division=closed`, which exits 1 unless every run qualifies.
+echo "main-job: done - verdict $verdict; report.html, junit.xml and verdict.json written"
