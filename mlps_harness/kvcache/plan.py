@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ConfigDict
 
 from mlps_harness.kvcache.rank import BENCHMARK_DIR
 from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
-from mlps_harness.rules.kvcache_ruleset import KvCacheRules, kvcache_rules
+from mlps_harness.rules.kvcache_ruleset import KvCacheRules, OptionValues, kvcache_rules
 from mlps_harness.suite.options import mpi_launch
 
 #: The embedded default: every Option on tiny-1b with 2 users for 10 s, one trial, 2 s apart, 2 ranks.
@@ -37,18 +38,12 @@ KV_OPTIONS = ("cache_dir", "kv_options", "kv_trials", "kv_duration", "kv_users",
               "kv_seed", "kv_extra_args", "prefill_only", "decode_only")
 
 
-@dataclass(frozen=True)
-class OptionSpec:
-    """One Option of the sequence: the kv-cache.py parameters every rank of every trial uses."""
+class OptionSpec(OptionValues):
+    """One Option of the sequence: the ruleset's parameters for it, as every rank of every trial uses them."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
-    model: str
-    num_users: int
-    duration_s: float
-    gpu_mem_gb: float
-    cpu_mem_gb: float
-    max_concurrent_allocs: int
-    generation_mode: str
 
     def args(self) -> list[str]:
         return ["--model", self.model, "--num-users", str(self.num_users), "--duration", f"{self.duration_s:g}",
@@ -99,7 +94,7 @@ class KvCachePlan:
         return build_mpirun_argv(self.mpi, command)
 
     def option_record(self, option: OptionSpec) -> dict[str, Any]:
-        return {**asdict(option), "args": self.benchmark_args(option)}
+        return {"name": option.name, **option.model_dump(), "args": self.benchmark_args(option)}
 
 
 def _usage(option: str, problem: str, fix: str) -> pytest.UsageError:
@@ -165,11 +160,12 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
     names = _select_options(given["kv_options"], rs)
     options = [OptionSpec(name=n, **rs.options[n].model_dump()) for n in names]
     if embedded:
-        options = [replace(o, model=EMBEDDED["model"], num_users=EMBEDDED["num_users"],
-                           duration_s=EMBEDDED["duration_s"],
-                           cpu_mem_gb=EMBEDDED["cpu_mem_gb"].get(o.name, o.cpu_mem_gb)) for o in options]
+        options = [o.model_copy(update={"model": EMBEDDED["model"], "num_users": EMBEDDED["num_users"],
+                                        "duration_s": EMBEDDED["duration_s"],
+                                        "cpu_mem_gb": EMBEDDED["cpu_mem_gb"].get(o.name, o.cpu_mem_gb)})
+                   for o in options]
     changes = {f: given[k] for k, f in OPTION_FIELDS.items() if given[k] is not None}
-    options = [replace(o, **changes) for o in options]
+    options = [o.model_copy(update=changes) for o in options]
     try:
         extra = shlex.split(given["kv_extra_args"] or "")
     except ValueError as exc:
