@@ -5,8 +5,9 @@
 
 Prints runs per second, seconds per rule test and peak memory (max RSS of the pytest processes), the
 scaling ratio between N/2 and N runs (1.0 = perfectly linear), and pytest-xdist's floor on this machine: the same
-number of empty pytest items (no fixtures, no plugin of ours) run serially and with -n 2. Targets (issue #2): 1,000 runs in under 8 s with
--n 2 and under 15 s serially; upstream `mlpstorage reports reportgen` takes about 7.5 s for 1,000 runs.
+number of empty pytest items (no fixtures, no plugin of ours) run serially and with -n 2. Targets (issue #2):
+1,000 runs in under 8 s with -n 2 and under 15 s serially; upstream `mlpstorage reports reportgen` takes about
+7.5 s for 1,000 runs.
 """
 
 from __future__ import annotations
@@ -107,19 +108,19 @@ def main() -> None:
                 t0 = time.perf_counter()
                 build_tree(trees[n], n)
                 print(f"built {n} runs in {time.perf_counter() - t0:.1f} s")
-        results = {}
+        results, counts = {}, {}
         for workers in (1, 2):
             for n in sizes:
                 wall, tests, rss = audit(trees[n], workers)
                 results[(workers, n)] = wall
-                results[("tests", n)] = tests
+                counts[n] = tests
                 print(f"-n {workers}: {n:5d} runs  {wall:6.2f} s  {n / wall:7.1f} runs/s  "
                       f"{tests:6d} rule tests  {1000 * wall / max(tests, 1):.3f} ms/test  peak RSS {rss:.0f} MiB")
         for workers in (1, 2):
             half, full = results[(workers, sizes[0])], results[(workers, sizes[1])]
             print(f"-n {workers}: time({sizes[1]}) / (2 x time({sizes[0]})) = {full / (2 * half):.2f} "
                   "(1.0 = linear; below 1 means fixed start-up cost dominates)")
-        tests = results[("tests", args.runs)]
+        tests = counts[args.runs]
         empty = {w: floor(base, tests, w) for w in (1, 2)}
         print(f"xdist floor: {tests} empty pytest items take {empty[1]:.2f} s serially, {empty[2]:.2f} s with -n 2 "
               f"(ratio -n 2 / serial {empty[2] / empty[1]:.2f}; the audit's ratio "
