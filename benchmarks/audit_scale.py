@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlps_harness.synthetic import write_training_submission  # noqa: E402
+from mlps_harness.benchmarks.training.synthetic import write_training_submission  # noqa: E402
 
 
 def build_tree(root: Path, runs: int) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlps_harness.workloads.checkpoint import checkpoint_bytes_per_rank, parse_size  # noqa: E402
-from mlps_harness.workloads.checkpoint.storage_io import (  # noqa: E402
+from mlps_harness.benchmarks.checkpointing.workload import checkpoint_bytes_per_rank, parse_size  # noqa: E402
+from mlps_harness.benchmarks.checkpointing.workload.storage_io import (  # noqa: E402
     evict_files_from_cache, try_drop_page_cache)
 
 GIB = 1 << 30
@@ -39,7 +39,7 @@ def run_workload(args: argparse.Namespace, work_dir: Path) -> dict:
     folder, results = work_dir / "workload-ckpt", work_dir / "workload-results"
     folder.mkdir(parents=True, exist_ok=True)
     command = [shutil.which("mpirun") or "mpirun", *MPIRUN_FLAGS, "-n", str(args.ranks), sys.executable,
-               "-m", "mlps_harness.workloads.checkpoint", "--model", args.model,
+               "-m", "mlps_harness.benchmarks.checkpointing.workload", "--model", args.model,
                "--checkpoint-folder", str(folder), "--output-dir", str(results),
                "--num-checkpoints-write", str(args.checkpoints),
                "--num-checkpoints-read", str(args.checkpoints),

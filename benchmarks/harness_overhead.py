@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv  # noqa: E402
-from mlps_harness.training.plan import EMBEDDED_PARAMS  # noqa: E402
+from mlps_harness.benchmarks.training.plan import EMBEDDED_PARAMS  # noqa: E402
 
 
 def bare_run(work: Path, data: Path, stub: Path, index: int) -> float:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlps_harness.workloads.vectordb import (
+from mlps_harness.benchmarks.vector_database.workload import (
     DatasetSpec,
     EmbeddedMilvus,
     generate_queries,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlps_harness.audit_items import AuditModule
+from mlps_harness.audit import AuditModule
 from mlps_harness.plugin import audit_index, order_by_target
 
 

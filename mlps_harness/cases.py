@@ -104,6 +104,8 @@ class RuleOutcome:
             if self.declared == "closed":
                 pytest.fail(f"OPEN (CLOSED division declared): {text}", pytrace=False)
             print(f"MLPERF DIVISION: OPEN - {text}")
+        for finding in result.warnings():
+            print(f"MLPERF WARNING: {_describe(finding)}")
 
 
 def _describe(f: Any) -> str:
@@ -148,11 +150,13 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     outcome = "na" if not result.applicable else result.division.value.lower()
     props.append(("mlps_outcome", outcome))
     props.append(("mlps_division", outcome.upper() if outcome != "na" else "N/A"))
-    problems = result.problems()
+    problems = result.problems() if result.applicable else []
     if problems:
         props.append(("mlps_expected", problems[0].expected or ""))
         props.append(("mlps_actual", problems[0].actual or ""))
-        props.append(("mlps_findings", json.dumps([f.plain() for f in problems])))
+    shown = problems + (result.warnings() if result.applicable else [])
+    if shown:
+        props.append(("mlps_findings", json.dumps([f.plain() for f in shown])))
     if effective:
         props.append(("mlps_declared", effective))
     return RuleOutcome(case, result, effective)

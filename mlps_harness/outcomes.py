@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -46,6 +46,20 @@ class Finding(BaseModel):
     actual: str | None = None
     fix: str | None = None
     file: str | None = None
+    #: "warning": a reviewer's warning: shown in every report, the division (and so the verdict) unchanged
+    level: Literal["warning"] | None = None
+
+    @property
+    def review_level(self) -> str:
+        """The v3.0 review's level of this finding: error (INVALID or OPEN), warning, or info (CLOSED)."""
+        if self.division is not Division.CLOSED:
+            return "error"
+        return "warning" if self.level == "warning" else "info"
+
+    @property
+    def label(self) -> str:
+        """What reports show: CLOSED / OPEN / INVALID, or WARNING for a warning."""
+        return "WARNING" if self.level == "warning" and self.division is Division.CLOSED else self.division.value
 
     def plain(self) -> dict[str, Any]:
         """A JSON-plain dict (safe to ship across xdist)."""
@@ -60,6 +74,11 @@ def closed(message: str, **kw: Any) -> Finding:
 def open_(message: str, **kw: Any) -> Finding:
     """A finding that limits the run to the OPEN division."""
     return Finding(division=Division.OPEN, message=safe_text(message), **_text(kw))
+
+
+def warning(message: str, **kw: Any) -> Finding:
+    """A reviewer's warning: reported everywhere, but the run keeps its division (a CLOSED-compatible finding)."""
+    return Finding(division=Division.CLOSED, level="warning", message=safe_text(message), **_text(kw))
 
 
 def invalid(message: str, **kw: Any) -> Finding:

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mlps_harness.rulesets import VERSIONS
+
 if TYPE_CHECKING:
     from mlps_harness.cases import RuleCase, RuleOutcome
     from mlps_harness.loader import ResultsIndex
 
 INDEX_KEY = pytest.StashKey["ResultsIndex"]()
-RULES_VERSIONS = ("auto", "v2.0", "v3.0")
+RULES_VERSIONS = ("auto", *VERSIONS)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,27 +32,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the division you submit to: with 'closed', OPEN findings fail the run; unset = report only")
     group.addoption("--mlps-json", metavar="PATH", default=None,
                     help="write the machine-readable verdict (per run, per group, overall, findings) to PATH")
-    from mlps_harness.benchmarks.registry import benchmarks
-    from mlps_harness.suite.options import GROUP, add_suite_options
+    from mlps_harness.spec import benchmarks
+    from mlps_harness.suite.options import add_suite_options
 
     add_suite_options(parser)
     for spec in benchmarks().values():
         if spec.add_options is not None:
-            spec.add_options(parser.getgroup(GROUP))
+            spec.hook(spec.add_options)(parser.getgroup(f"mlperf-storage-{spec.name}",
+                                                        f"MLPerf Storage suite: {spec.name} ({spec.description})"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(id, slug, benchmark, scope, category): an MLPerf Storage rule test; "
                                        "select with -m \"rule(id='3.3.2')\"")
     config.addinivalue_line("markers", "stage(name): a benchmark suite stage (datasize, datagen, run)")
-    from mlps_harness import report_html, report_machine, terminal
+    from mlps_harness.reporting import html, machine, terminal
 
-    report_machine.check_mlps_json(config)
+    machine.check_mlps_json(config)
     config.pluginmanager.register(terminal.VerdictFeed(config), "mlps_harness.verdict_feed")
-    for module in (terminal, report_machine):
-        config.pluginmanager.register(module, f"mlps_harness.{module.__name__.rsplit('.', 1)[1]}")
+    config.pluginmanager.register(terminal, "mlps_harness.terminal")
+    config.pluginmanager.register(machine, "mlps_harness.report_machine")
     if config.pluginmanager.hasplugin("html"):
-        config.pluginmanager.register(report_html, "mlps_harness.report_html")
+        config.pluginmanager.register(html, "mlps_harness.report_html")
 
 
 def _check_rule_marker_ids(config: pytest.Config) -> None:
@@ -98,8 +101,12 @@ def audit_index(config: pytest.Config) -> "ResultsIndex":
     from mlps_harness.loader import ResultsIndex
 
     root = results_dir(config)
-    hint = ("expected a results dir holding training/<model>/run/<YYYYMMDD_HHMMSS>/ (and checkpointing/, kv_cache/, "
-            "vector_database/) or a submission tree closed|open/<org>/results/<system>/...")
+    from mlps_harness.spec import benchmark_names, benchmarks
+
+    layouts = ", ".join(f"{name}/" + "".join(f"<{part}>/" for part in spec.path_layouts[0]) + "<YYYYMMDD_HHMMSS>/"
+                        for name, spec in sorted(benchmarks().items()))
+    hint = (f"expected a results dir holding run directories ({layouts}) or a submission tree "
+            "closed|open/<org>/results/<system>/...")
     if root is None:
         raise pytest.UsageError(f"--results-dir is required: {hint}")
     if not root.exists():
@@ -109,9 +116,7 @@ def audit_index(config: pytest.Config) -> "ResultsIndex":
     index = ResultsIndex(root.resolve(), config.getoption("--rules-version"))
     if not index.refs:
         raise pytest.UsageError(f"--results-dir {root}: no runs found; {hint}")
-    from mlps_harness.benchmarks.registry import benchmarks
-
-    if not any(ref.benchmark in benchmarks() for ref in index.refs):
+    if not any(ref.benchmark in benchmark_names() for ref in index.refs):
         found = ", ".join(sorted({ref.benchmark for ref in index.refs})[:8])
         raise pytest.UsageError(f"--results-dir {root}: no benchmark directory found (it holds {found}); {hint}")
     config.stash[INDEX_KEY] = index

@@ -89,16 +89,19 @@ class VerdictBook:
             self.problems.append({"division": "INVALID", "rule": props.get("mlps_rule_name"), "run": run_id,
                                   "group": group.group, "message": f"rule crashed: {message}",
                                   "fix": "report this as a harness bug; the rule could not be evaluated"})
-        elif division is not Division.CLOSED:
+        else:   # OPEN and INVALID findings, and the warnings of any outcome
             for finding in json.loads(props.get("mlps_findings", "[]")):
                 self.problems.append({"rule": props.get("mlps_rule_name"), "run": run_id, "group": group.group,
                                       **finding})
 
     def sorted_problems(self) -> list[dict[str, Any]]:
-        """OPEN and INVALID findings, INVALID first, then by group, run and rule."""
-        rank = {"INVALID": 0, "OPEN": 1}
-        return sorted(self.problems, key=lambda p: (rank.get(p.get("division", ""), 2), p.get("group") or "",
-                                                    p.get("run") or "", p.get("rule") or ""))
+        """OPEN and INVALID findings, then warnings; INVALID first, then by group, run and rule."""
+        return sorted(self.problems, key=lambda p: (finding_rank(p), p.get("group") or "", p.get("run") or "",
+                                                    p.get("rule") or ""))
+
+    @property
+    def warning_count(self) -> int:
+        return sum(1 for p in self.problems if finding_label(p) == "WARNING")
 
     def as_json(self) -> dict[str, Any]:
         """The machine-readable verdict (`--mlps-json`)."""
@@ -111,8 +114,19 @@ class VerdictBook:
                         "verdict": g.verdict.value}
                        for g in sorted(self.groups.values(), key=lambda g: g.group)],
             "runs": {run: division.value for run, division in sorted(self.runs.items())},
-            "findings": self.sorted_problems(),
+            "findings": [p for p in self.sorted_problems() if finding_label(p) != "WARNING"],
+            "warnings": [p for p in self.sorted_problems() if finding_label(p) == "WARNING"],
         }
+
+
+def finding_label(finding: dict[str, Any]) -> str:
+    """INVALID / OPEN / WARNING for a JSON-plain finding."""
+    return "WARNING" if finding.get("level") == "warning" else str(finding.get("division", "INVALID"))
+
+
+def finding_rank(finding: dict[str, Any]) -> int:
+    """Sort key: INVALID, OPEN, WARNING."""
+    return {"INVALID": 0, "OPEN": 1, "WARNING": 2}.get(finding_label(finding), 3)
 
 
 def book(config: pytest.Config) -> VerdictBook:

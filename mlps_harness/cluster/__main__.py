@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from mlps_harness.cluster.collect import (compare_with_declared, declared_cluster_info,
-                                          gather_cluster_info_mpi, local_cluster_info)
+from mlps_harness.cluster.collect import (
+    compare_with_declared,
+    declared_cluster_info,
+    gather_cluster_info_mpi,
+    local_cluster_info,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

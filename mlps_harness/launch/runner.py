@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Sequence
 
 import psutil
 
-INCOMPLETE_MARKER_NAME = ".mlps-incomplete"
+from mlps_harness.model.run import INCOMPLETE_MARKER
 
 ProgressCallback = Callable[[str], None]
 
@@ -303,7 +303,7 @@ def explain_failure(result: RunResult, benchmark: str = "benchmark") -> str:
 def write_incomplete_marker(run_dir: str | os.PathLike, reason: str,
                             details: Mapping[str, object] | None = None) -> Path:
     """Write ``<run_dir>/.mlps-incomplete`` (JSON: reason, time, details); touch nothing else."""
-    path = Path(run_dir) / INCOMPLETE_MARKER_NAME
+    path = Path(run_dir) / INCOMPLETE_MARKER
     path.parent.mkdir(parents=True, exist_ok=True)
     payload: dict[str, object] = {
         "reason": reason,
@@ -317,7 +317,7 @@ def write_incomplete_marker(run_dir: str | os.PathLike, reason: str,
 
 def read_incomplete_marker(run_dir: str | os.PathLike) -> dict | None:
     """Return the marker's content if ``run_dir`` was interrupted, else None."""
-    path = Path(run_dir) / INCOMPLETE_MARKER_NAME
+    path = Path(run_dir) / INCOMPLETE_MARKER
     if not path.is_file():
         return None
     try:

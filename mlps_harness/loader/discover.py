@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlps_harness.benchmarks.registry import BenchmarkSpec, benchmarks
 from mlps_harness.model import RunRef
 from mlps_harness.outcomes import safe_text
+from mlps_harness.spec import BenchmarkSpec, benchmarks
 
 DATETIME_RE = re.compile(r"^\d{8}_\d{6}$")
 DIVISION_DIRS = ("closed", "open")

@@ -8,13 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mlps_harness.benchmarks.registry import benchmarks
-from mlps_harness.loader.safe_io import file_kind, read_json, read_yaml
-from mlps_harness.model import DlioSummary, FileEntry, Run, RunMetadata, RunRef, WorkloadConfig
+from mlps_harness.loader.safe_io import file_kind, read_json
+from mlps_harness.model import INCOMPLETE_MARKER, FileEntry, Run, RunMetadata, RunRef
 from mlps_harness.outcomes import Finding, invalid
-
-INCOMPLETE_MARKER = ".mlps-incomplete"
-CONFIG_DIR = "dlio_config"
+from mlps_harness.rulesets import VERSIONS
+from mlps_harness.spec import BenchmarkSpec, benchmarks
 
 
 def list_dir(path: str) -> list[FileEntry]:
@@ -67,18 +65,13 @@ def typed(model: type[BaseModel], data: Any, shown: str, findings: list[Finding]
         return None
 
 
-def _params_from_overrides(overrides: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for entry in overrides:
-        entry = str(entry).lstrip("+")
-        if entry.startswith("workload.") and "=" in entry:
-            key, value = entry[len("workload."):].split("=", 1)
-            params[key] = value
-    return params
+def parse_run(ref: RunRef, rules_version: str = "auto", spec: BenchmarkSpec | None = None) -> Run:
+    """Read and type every document of one run directory; `spec`'s parse hooks add the benchmark's own documents.
 
-
-def parse_run(ref: RunRef, rules_version: str = "auto") -> Run:
-    """Read and type every document of one run directory."""
+    Without `spec`, the registered spec of the run's benchmark is used (none for an unknown benchmark).
+    """
+    if spec is None:
+        spec = benchmarks().get(ref.benchmark)
     findings: list[Finding] = []
     shown = ref.run_id
     run = Run(ref=ref, rules_version=ref.layout_version)
@@ -109,68 +102,38 @@ def parse_run(ref: RunRef, rules_version: str = "auto") -> Run:
             findings.append(problem)
         else:
             run.summary_raw = data if isinstance(data, dict) else None
-            if ref.benchmark in ("training", "checkpointing"):
-                run.summary = typed(DlioSummary, data, f"{shown}/summary.json", findings)
+            if not isinstance(data, dict):
+                findings.append(invalid(f"{shown}/summary.json must hold a JSON object at the top level, found "
+                                        f"{type(data).__name__}", file=f"{shown}/summary.json",
+                                        fix="restore the file the benchmark wrote"))
 
-    config_dir = os.path.join(ref.path, CONFIG_DIR)
-    if CONFIG_DIR in names:
-        _parse_config(run, config_dir, f"{shown}/{CONFIG_DIR}", findings)
     if run.metadata and run.metadata.params_dict is not None:
         run.params = {str(k): str(v) for k, v in run.metadata.params_dict.items()}
         run.params_file = f"{shown}/{run.metadata_file}"
-    elif run.overrides is not None:
-        run.params = _params_from_overrides(run.overrides)
-        run.params_file = f"{shown}/{CONFIG_DIR}/overrides.yaml"
 
     if INCOMPLETE_MARKER in names:
         data, _ = read_json(os.path.join(ref.path, INCOMPLETE_MARKER), f"{shown}/{INCOMPLETE_MARKER}")
         run.documents["incomplete"] = data if isinstance(data, dict) else {"reason": "marker present"}
 
     run.rules_version = _rules_version(run, rules_version)
-    spec = benchmarks().get(ref.benchmark)
-    if spec is not None and spec.parse_extra is not None:
-        spec.parse_extra(run)
-    run.load_findings = findings + run.load_findings
+    run.load_findings = findings
+    if spec is not None:
+        for hook in spec.parse_hooks:
+            spec.hook(hook)(run)
     return run
-
-
-def _parse_config(run: Run, config_dir: str, shown: str, findings: list[Finding]) -> None:
-    data, problem = read_yaml(os.path.join(config_dir, "config.yaml"), f"{shown}/config.yaml")
-    if problem:
-        findings.append(problem)
-    elif isinstance(data, dict) and isinstance(data.get("workload"), dict):
-        run.workload_raw = data["workload"]
-        try:
-            run.workload = WorkloadConfig.from_workload(data["workload"])
-        except ValidationError as exc:
-            findings.append(validation_finding(exc, f"{shown}/config.yaml"))
-    else:
-        findings.append(invalid(f"{shown}/config.yaml has no 'workload:' mapping", file=f"{shown}/config.yaml",
-                                fix="restore the config DLIO wrote (hydra output_subdir dlio_config)"))
-    overrides_path = os.path.join(config_dir, "overrides.yaml")
-    if os.path.lexists(overrides_path):
-        data, problem = read_yaml(overrides_path, f"{shown}/overrides.yaml")
-        if problem:
-            findings.append(problem)
-        elif isinstance(data, list):
-            run.overrides = [str(x) for x in data]
-        elif data is not None:
-            findings.append(invalid(f"{shown}/overrides.yaml must be a list of overrides",
-                                    file=f"{shown}/overrides.yaml", fix="restore the file DLIO wrote"))
 
 
 def _rules_version(run: Run, requested: str) -> str:
     if requested != "auto":
         return requested
     harness = run.metadata.harness if run.metadata else None
-    if harness and harness.get("rules_version") in ("v2.0", "v3.0"):
+    if harness and harness.get("rules_version") in VERSIONS:
         return harness["rules_version"]
     extra = run.metadata.model_extra if run.metadata else None
-    version = str((extra or {}).get("mlpstorage_version") or (extra or {}).get("version") or "")
-    if version.startswith(("3.", "v3")):
-        return "v3.0"
-    if version.startswith(("2.", "v2")):
-        return "v2.0"
+    version = str((extra or {}).get("mlpstorage_version") or (extra or {}).get("version") or "").lstrip("v")
+    major = version.split(".", 1)[0]
+    if major.isdigit() and f"v{major}.0" in VERSIONS:
+        return f"v{major}.0"
     return run.ref.layout_version
 
 

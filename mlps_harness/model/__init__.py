@@ -2,9 +2,9 @@
 
 from mlps_harness.model.dlio import DlioMetric, DlioSummary, WorkloadConfig
 from mlps_harness.model.metadata import MetadataArgs, RunMetadata
-from mlps_harness.model.run import FileEntry, Run, RunGroup, RunRef
+from mlps_harness.model.run import INCOMPLETE_MARKER, FileEntry, Run, RunGroup, RunRef
 
 __all__ = [
     "DlioMetric", "DlioSummary", "WorkloadConfig", "MetadataArgs", "RunMetadata",
-    "FileEntry", "Run", "RunGroup", "RunRef",
+    "INCOMPLETE_MARKER", "FileEntry", "Run", "RunGroup", "RunRef",
 ]

@@ -10,6 +10,9 @@ from mlps_harness.model.dlio import DlioSummary, WorkloadConfig
 from mlps_harness.model.metadata import RunMetadata
 from mlps_harness.outcomes import Finding
 
+ACCELERATOR_DOC = "accelerator"   #: run.documents key: accelerator type found outside the metadata
+INCOMPLETE_MARKER = ".mlps-incomplete"   #: file a suite leaves in a run directory whose launch did not finish
+
 
 class RunRef(BaseModel):
     """What discovery knows about a run directory without reading any file in it."""
@@ -70,15 +73,10 @@ class Run(BaseModel):
 
     @property
     def accelerator(self) -> str | None:
-        """Accelerator type from the metadata, else from `workload=<model>_<accel>` in the overrides."""
+        """Accelerator type from the metadata, else what a benchmark's parse hook read elsewhere (`ACCELERATOR_DOC`)."""
         if self.metadata and self.metadata.args and self.metadata.args.accelerator_type:
             return self.metadata.args.accelerator_type
-        for entry in self.overrides or [] if self.ref.benchmark == "training" else []:
-            if entry.startswith("workload="):
-                name = entry.split("=", 1)[1]
-                if "_" in name and not name.endswith("_datagen"):
-                    return name.rsplit("_", 1)[1]
-        return None
+        return self.documents.get(ACCELERATOR_DOC)
 
     @property
     def num_processes(self) -> int | None:

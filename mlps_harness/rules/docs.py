@@ -10,17 +10,18 @@ import sys
 from pathlib import Path
 
 from mlps_harness.rules import all_rules
-from mlps_harness.rulesets import DATA_DIR, VERSIONS
+from mlps_harness.rulesets import VERSIONS, RulesetError, ruleset_file
+from mlps_harness.spec import benchmarks
 
 PREAMBLE = """# MLPerf Storage rules in mlps-harness
 
 Generated from the rule registry by `python -m mlps_harness.rules.docs`; do not edit by hand
-(`tests/test_docs.py` fails when this file is stale).
+(`tests/core/test_docs.py` fails when this file is stale).
 
 Every rule is one function registered with its upstream rule id and a slug; a test id reads
 `<run or group>::<id>-<slug>`, and `-m "rule(id='3.3.2')"` selects by id. Ids starting with `H` are
 assigned by mlps-harness where upstream has a rule without a number (or none at all). Thresholds and model
-tables live in the versioned ruleset files under `mlps_harness/rulesets/<version>/<benchmark>.yaml`.
+tables live in the versioned ruleset files each benchmark ships, listed at the end of this page.
 
 Outcomes: a rule yields findings, each CLOSED, OPEN or INVALID; the rule's outcome is the worst one. A run's
 verdict is the worst outcome of its rules, a submission group's the worst of its rules and its runs, and the
@@ -31,34 +32,15 @@ counts as INVALID.
 
 - **Ruleset selection** (`--rules-version auto`): the version recorded in the run's metadata by our harness,
   else `mlpstorage_version`, else the layout (a `closed|open/<org>/results/<system>/` prefix means v3.0).
-- **Run count (2.1.17)**: v2.0 requires at least warm-up + 5 run directories; v3.0 exactly 6, counted per
-  accelerator type (upstream issue #679). Leftover `datasize` directories are never runs (#760).
-- **Gaps (2.1.18)**: v2.0 follows the review checker (idle time between runs <= mean run duration); v3.0 follows
-  Rules.md (consecutive starts less than twice the shortest run apart).
-- **Dataset size (3.1.2)**: the datasize formula of rules.md §2 with memory from, in order, our MPI-collected
-  cluster information, DLIO's `host_memory_GB`, or the declared `--client-host-memory-in-gb`; never skipped when
-  cluster information is absent (upstream #503 skipped or crashed).
-- **Allowed parameters (3.6.2)**: tool-injected keys (`dataset.data_folder`, storage keys, `dataset.skip_listing`)
-  are reported CLOSED and never count as user overrides (#494, #503); `workflow.*` keys are the harness's own.
-- **unet3d checkpointing (H2.5, v2.0 only)**: implemented so that it really fires (upstream compared the command
-  with `run_benchmark`, which never occurs).
-- **Zero-step runs (H2.7)**: DLIO 2.0.0 exits 0 with all-zero metrics below 2 steps per epoch; such runs are INVALID.
-- **Checkpoint subset mode (4.3.5)**: v2.0 (Submission_guidelines, PR #141) forbids subset for llama3-8b; v3.0
-  (newest Rules.md) allows subset only for llama3-8b. ZeRO levels use the corrected table (8b/70b 3, 405b/1t 1).
-- **Checkpoint totals (H4.10)**: 10 writes and 10 reads across the group; other totals are INVALID in v2.0 and OPEN
-  in v3.0 (Rules.md 4.7.1 lets OPEN use any counts). The upstream v2.0 checker was empty (issue #170).
-- **KV cache (H7.x, v3.0 only)**: the normative Rules.md §6 is followed; generation mode `none` is what the CLOSED
-  Options require, so it is not OPEN (the stale run checker said it was), and the benchmark is not treated as a
-  preview (`preview: false` in the ruleset; `true` restores upstream's "always OPEN").
-- **Vector database (H5.x)**: runs on milvus-lite are OPEN (an embedded single-process engine is not a storage system
-  under test); a runtime under 30 s is INVALID in v3.0 and OPEN in v2.0 (which had no such check).
 """
 
 
 def render() -> str:
     """The full Markdown text."""
     rules = all_rules()
-    out = [PREAMBLE]
+    out = [PREAMBLE.rstrip("\n")]
+    for _name, spec in sorted(benchmarks().items()):
+        out += [f"- {note}" for note in spec.rule_notes]
     for benchmark in sorted({r.benchmark for r in rules}, key=lambda b: (b != "*", b)):
         title = "Layout rules (every benchmark)" if benchmark == "*" else f"Benchmark `{benchmark}`"
         out.append(f"\n## {title}\n")
@@ -72,9 +54,16 @@ def render() -> str:
         for r in details:
             out.append(f"\n**{r.name}**: " + " ".join(r.description.split()))
     out.append("\n## Ruleset data files\n")
+    root = Path(__file__).resolve().parents[2]
     for version in VERSIONS:
-        files = sorted(p.name for p in (DATA_DIR / version).glob("*.yaml"))
-        out.append(f"- {version}: " + ", ".join(f"`mlps_harness/rulesets/{version}/{f}`" for f in files))
+        files = []
+        for name in sorted(benchmarks()):
+            try:
+                path = ruleset_file(version, name).resolve()
+            except RulesetError:
+                continue
+            files.append(f"`{path.relative_to(root) if path.is_relative_to(root) else path}`")
+        out.append(f"- {version}: " + ", ".join(files))
     return "\n".join(out) + "\n"
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mlps_harness.datasize import GIB
 from mlps_harness.model import Run
+
+GIB = 1024 ** 3
 
 
 def cluster_memory(run: Run) -> tuple[int | None, str]:

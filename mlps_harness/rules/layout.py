@@ -15,8 +15,8 @@ from mlps_harness.loader.parse import matches
 from mlps_harness.model import Run
 from mlps_harness.outcomes import Finding, NotApplicable, invalid
 from mlps_harness.rules.registry import rule
-from mlps_harness.rules.training_ruleset import LayoutValues
-
+from mlps_harness.rules.schema import LayoutValues
+from mlps_harness.spec import benchmarks
 
 
 class _LayoutSection(BaseModel):
@@ -44,13 +44,11 @@ def documents_parse(run: Run) -> Iterator[Finding]:
 @rule("H6.2", "known-benchmark", benchmark="*", category="layout", commands=None)
 def known_benchmark(run: Run) -> Iterator[Finding]:
     """The run sits under a benchmark directory the harness knows."""
-    from mlps_harness.benchmarks.registry import benchmarks
-
     known = benchmarks()
     if run.ref.benchmark not in known:
         yield invalid(f"unknown benchmark directory {run.ref.benchmark!r}", parameter="benchmark",
                       expected=", ".join(sorted(known)), actual=run.ref.benchmark, file=run.run_id,
-                      fix="place runs under training/, checkpointing/, kv_cache/ or vector_database/")
+                      fix="place runs under one of " + ", ".join(f"{name}/" for name in sorted(known)))
 
 
 @rule("H6.3", "required-files", benchmark="*", category="layout", commands=None)

@@ -7,6 +7,7 @@ rule id, a slug, the benchmark, the commands and the ruleset versions it applies
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 from mlps_harness.outcomes import Division, Finding, NotApplicable, closed, worst
 from mlps_harness.rulesets import VERSIONS
+from mlps_harness.spec import benchmarks
 
 Scope = Literal["run", "group"]
 RuleFn = Callable[[Any], Iterable[Finding] | None]
@@ -77,10 +79,20 @@ def _origin(fn: RuleFn) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
+GENERIC_RULE_MODULES = ("mlps_harness.rules.layout", "mlps_harness.rules.submission_tree")
+
+
+def load_rule_modules() -> None:
+    """Import the generic rule modules and every registered benchmark's rule modules."""
+    for module in GENERIC_RULE_MODULES:
+        importlib.import_module(module)
+    for spec in benchmarks().values():
+        for module in spec.rule_modules:
+            spec.hook(module)
+
+
 def all_rules() -> list[Rule]:
     """Every registered rule, loading all benchmarks' rule modules first; sorted by benchmark, scope and id."""
-    from mlps_harness.benchmarks.registry import load_rule_modules
-
     load_rule_modules()
     return sorted(REGISTRY.values(), key=lambda r: (r.benchmark, r.scope, _id_key(r.id), r.slug))
 
@@ -106,6 +118,10 @@ class RuleResult:
         """The OPEN and INVALID findings, INVALID first."""
         bad = [f for f in self.findings if f.division is not Division.CLOSED]
         return sorted(bad, key=lambda f: -f.division.rank)
+
+    def warnings(self) -> list[Finding]:
+        """The warnings (CLOSED-compatible findings that every report shows)."""
+        return [f for f in self.findings if f.level == "warning" and f.division is Division.CLOSED]
 
 
 def evaluate(entry: Rule, target: Any, version: str) -> RuleResult:

@@ -43,7 +43,7 @@ def add_suite_options(parser: pytest.Parser) -> None:
                                                   "embedded default")
     group.addoption("--hosts", default=None, help="comma-separated client hosts, optionally host:slots "
                                                   "(default 127.0.0.1)")
-    group.addoption("--num-processes", type=positive_int, default=None, help="MPI ranks (checkpointing, KV cache, vector DB)")
+    group.addoption("--num-processes", type=positive_int, default=None, help="MPI ranks, for suites whose ranks are not accelerators")
     group.addoption("--client-host-memory-gb", type=positive_float, default=None,
                     help="memory per client host in GiB (used when it cannot be measured over MPI)")
     group.addoption("--num-client-hosts", type=positive_int, default=None, help="number of client hosts")

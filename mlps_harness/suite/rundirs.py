@@ -73,13 +73,13 @@ class RunInterrupted(Exception):
 def settle_launch(run_dir: Path, result: "RunResult", what: str, program: str) -> None:
     """After a launch into `run_dir` (which carries an incomplete marker from its start): an interrupt re-marks it
     and raises `RunInterrupted`; a failure re-marks it with the reason; success removes the marker."""
-    from mlps_harness.launch import INCOMPLETE_MARKER_NAME, write_incomplete_marker
+    from mlps_harness.launch import INCOMPLETE_MARKER, write_incomplete_marker
 
     if result.interrupted_by:
         write_incomplete_marker(run_dir, f"interrupted by {result.interrupted_by}")
         raise RunInterrupted(f"{what} interrupted by {result.interrupted_by}; {run_dir} is marked incomplete")
     if result.ok:
-        (run_dir / INCOMPLETE_MARKER_NAME).unlink(missing_ok=True)
+        (run_dir / INCOMPLETE_MARKER).unlink(missing_ok=True)
     else:
         reason = "timed out" if result.timed_out else f"{program} exited with code {result.returncode}"
         write_incomplete_marker(run_dir, reason)

@@ -1,5 +1,5 @@
 """`pytest suites/checkpointing`: pre-launch checks, one invocation (or a write then a read invocation with
---two-phase) of the MPI checkpoint workload, then every checkpointing rule on the runs just written.
+--checkpoint-two-phase) of the MPI checkpoint workload, then every checkpointing rule on the runs just written.
 
 With no options it runs the embedded default: llama3-8b scaled to ~32 MiB per checkpoint on 2 ranks, 10 writes and
 10 reads, checkpoints under ./data/checkpoints, results under ./results/checkpointing/llama3-8b/<datetime>/.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.checkpointing.plan import CheckpointPlan, build_plan
-from mlps_harness.checkpointing.stages import Launch, run_all
+from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, build_plan
+from mlps_harness.benchmarks.checkpointing.stages import Launch, run_all
 from mlps_harness.suite.cluster import collect_cluster
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan
+from mlps_harness.benchmarks.checkpointing.stages import Launch
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
-from mlps_harness.checkpointing.plan import CheckpointPlan
-from mlps_harness.checkpointing.stages import Launch
-
 
 
 @pytest.mark.stage("plan")

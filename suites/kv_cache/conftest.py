@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.kvcache.plan import KvCachePlan, build_plan
-from mlps_harness.kvcache.stages import Sequence, run_sequence
+from mlps_harness.benchmarks.kv_cache.plan import KvCachePlan, build_plan
+from mlps_harness.benchmarks.kv_cache.stages import Sequence, run_sequence
 from mlps_harness.suite.cluster import collect_cluster
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.kv_cache.stages import Sequence
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
-from mlps_harness.kvcache.stages import Sequence
-
 
 
 @pytest.mark.stage("run")

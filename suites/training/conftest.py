@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.training.plan import TrainingPlan, build_plan
+from mlps_harness.benchmarks.training.stages import Launch, dataset_space_problem, generate_dataset, launch
 from mlps_harness.suite.cluster import collect_cluster
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.rundirs import RunInterrupted
 from mlps_harness.suite.serial import refuse_xdist
-from mlps_harness.training.plan import TrainingPlan, build_plan
-from mlps_harness.training.stages import Launch, dataset_space_problem, generate_dataset, launch
 
 PLAN_KEY = pytest.StashKey[TrainingPlan]()
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.training.plan import TrainingPlan
+from mlps_harness.benchmarks.training.stages import Launch
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
-from mlps_harness.training.plan import TrainingPlan
-from mlps_harness.training.stages import Launch
-
 
 
 @pytest.mark.stage("datasize")

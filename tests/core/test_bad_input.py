@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mlps_harness.benchmarks.training.synthetic import write_training_submission
 from mlps_harness.loader.safe_io import MAX_DOCUMENT_BYTES, read_json, read_text
-from mlps_harness.synthetic import write_training_submission
 
 RUN = "training/unet3d/run"
 
@@ -37,7 +37,7 @@ def test_bad_results_dir_is_a_usage_error(audit, tmp_path, make, expected):
 
 
 def test_missing_results_dir_option(pytester):
-    from ._helpers import COMPLIANCE
+    from tests.helpers import COMPLIANCE
 
     res = pytester.runpytest_subprocess(str(COMPLIANCE), "-p", "no:cacheprovider")
     assert res.ret == pytest.ExitCode.USAGE_ERROR

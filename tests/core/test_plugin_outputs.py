@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from mlps_harness.benchmarks.training.synthetic import write_training_submission
 from mlps_harness.rules import REGISTRY, Rule, all_rules
-from mlps_harness.synthetic import write_training_submission
-from ._helpers import COMPLIANCE
+from tests.helpers import COMPLIANCE
 
 AU_FAIL_RUN = "training/unet3d/run/20250613_112100"      # the third run of the unet3d group
 

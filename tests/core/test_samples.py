@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._helpers import SAMPLES
+from tests.helpers import SAMPLES
 
 UNET3D = SAMPLES / "upstream-v2.0-unet3d-3runs"
 LLAMA = SAMPLES / "upstream-v2.0-llama3-8b-checkpointing"

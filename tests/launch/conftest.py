@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO as REPO_ROOT
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from mlps_harness.cluster import (declared_cluster_info, describe_filesystem, local_cluster_info,
-                                  merge_host_reports, read_meminfo)
+from mlps_harness.cluster import (
+    declared_cluster_info,
+    describe_filesystem,
+    local_cluster_info,
+    merge_host_reports,
+    read_meminfo,
+)
 from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
 
 from .conftest import subprocess_env

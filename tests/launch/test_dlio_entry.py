@@ -4,14 +4,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from mlps_harness.dlio import (build_dlio_command, install_tensorflow_stub, main, module_available,
-                               read_workload_settings)
-from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv, explain_failure, run_process
+from mlps_harness.dlio import (
+    build_dlio_command,
+    install_tensorflow_stub,
+    main,
+    module_available,
+    read_workload_settings,
+)
+from mlps_harness.launch import (
+    MpiLaunchSpec,
+    build_mpirun_argv,
+    explain_failure,
+    run_process,
+)
 
 from .conftest import REPO_ROOT, subprocess_env
 

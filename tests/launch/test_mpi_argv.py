@@ -6,8 +6,15 @@ import subprocess
 
 import pytest
 
-from mlps_harness.launch import (LaunchConfigError, MpiLaunchSpec, build_mpirun_argv, explain_failure,
-                                 parse_hosts, resolve_host_slots, run_process)
+from mlps_harness.launch import (
+    LaunchConfigError,
+    MpiLaunchSpec,
+    build_mpirun_argv,
+    explain_failure,
+    parse_hosts,
+    resolve_host_slots,
+    run_process,
+)
 
 from .conftest import subprocess_env
 

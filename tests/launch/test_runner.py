@@ -14,8 +14,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mlps_harness.launch import (INCOMPLETE_MARKER_NAME, RunResult, explain_failure,
-                                 read_incomplete_marker, run_process, write_incomplete_marker)
+from mlps_harness.launch import (
+    INCOMPLETE_MARKER,
+    RunResult,
+    explain_failure,
+    read_incomplete_marker,
+    run_process,
+    write_incomplete_marker,
+)
 
 from .conftest import subprocess_env
 
@@ -164,11 +170,11 @@ def test_incomplete_marker_is_json_and_touches_nothing_else(tmp_path):
     (tmp_path / "training_run.stdout.log").write_text("partial")
     before = {p.name: p.read_text() for p in tmp_path.iterdir()}
     path = write_incomplete_marker(tmp_path, "timeout after 10 s", {"returncode": -15})
-    assert path == tmp_path / INCOMPLETE_MARKER_NAME
+    assert path == tmp_path / INCOMPLETE_MARKER
     content = json.loads(path.read_text())
     assert content["reason"] == "timeout after 10 s" and content["details"] == {"returncode": -15}
     assert datetime.fromisoformat(content["time"]).tzinfo is not None
-    after = {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != INCOMPLETE_MARKER_NAME}
+    after = {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != INCOMPLETE_MARKER}
     assert after == before
     assert read_incomplete_marker(tmp_path)["reason"] == "timeout after 10 s"
     assert read_incomplete_marker(tmp_path / "missing") is None

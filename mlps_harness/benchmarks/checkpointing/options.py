@@ -1,0 +1,24 @@
+"""The checkpointing suite's own options."""
+
+from __future__ import annotations
+
+
+def add_options(group) -> None:
+    """Checkpointing-only suite options (the rest, e.g. --model and --num-processes, are common)."""
+    group.addoption("--checkpoint-folder", default=None,
+                    help="checkpointing: directory on the storage under test for the checkpoint shards "
+                         "(default ./data/checkpoints)")
+    group.addoption("--num-checkpoints-write", type=int, default=None,
+                    help="checkpointing: checkpoints to write (default 10)")
+    group.addoption("--num-checkpoints-read", type=int, default=None,
+                    help="checkpointing: checkpoints to read back (default 10)")
+    group.addoption("--checkpoint-size-scale", type=float, default=None,
+                    help="checkpointing: multiply the checkpoint size by this (< 1 makes the run OPEN); the embedded "
+                         "default uses a small scale")
+    group.addoption("--checkpoint-transfer-size", default=None,
+                    help="checkpointing: I/O block size, e.g. 16M (default 16M)")
+    group.addoption("--checkpoint-odirect", action="store_true", default=False,
+                    help="checkpointing: open shards with O_DIRECT")
+    group.addoption("--checkpoint-two-phase", action="store_true", default=False,
+                    help="checkpointing: one write-only invocation, then a read-only one started right after "
+                         "(<= 30 s apart), with the page cache dropped in between")

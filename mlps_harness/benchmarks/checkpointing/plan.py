@@ -1,0 +1,242 @@
+"""`CheckpointPlan`: every decision of a checkpointing suite session, made and checked before anything runs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from mlps_harness.benchmarks.checkpointing.ruleset import CheckpointRules, checkpoint_rules
+from mlps_harness.benchmarks.checkpointing.workload import (
+    CheckpointUsageError,
+    WorkloadOptions,
+    options_to_argv,
+    parse_size,
+    plan_checkpoint,
+    prelaunch_checks,
+)
+from mlps_harness.benchmarks.checkpointing.workload.options import DEFAULT_TRANSFER_SIZE
+from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
+from mlps_harness.suite.options import mpi_launch, parse_params
+
+#: The embedded default: llama3-8b scaled to ~32 MiB per checkpoint (10 writes + 10 reads ~ 650 MiB of I/O) on
+#: 2 ranks without subset mode (the full checkpoint sharded over 2 ranks), checkpoints under ./data/checkpoints.
+EMBEDDED = {"model": "llama3-8b", "num_processes": 2, "size_scale": 0.0003}
+DEFAULT_RULES_VERSION = "v3.0"
+#: --params keys our workload can honour, and the option each one stands for
+PARAM_KEYS = {"checkpoint.checkpoint_folder": "--checkpoint-folder",
+              "checkpoint.num_checkpoints_write": "--num-checkpoints-write",
+              "checkpoint.num_checkpoints_read": "--num-checkpoints-read",
+              "checkpoint.fsync": "--no-fsync", "checkpoint.time_between_checkpoints": "--time-between-checkpoints",
+              "checkpoint.mode": "--subset"}
+
+
+def _usage(option: str, problem: str, fix: str) -> pytest.UsageError:
+    return pytest.UsageError(f"{option}: {problem}; {fix}")
+
+
+@dataclass
+class Invocation:
+    """One planned launch of the workload: its slot name and checkpoint counts."""
+
+    slot: str
+    writes: int
+    reads: int
+
+
+@dataclass
+class CheckpointPlan:
+    """What the suite will do; `argv` gives the exact command of each invocation (shown by --what-if)."""
+
+    model: str
+    num_processes: int
+    hosts: list[str]
+    memory_gb_per_host: float | None
+    num_client_hosts: int
+    folder_base: Path
+    results_dir: Path
+    options: WorkloadOptions
+    params: dict[str, str]
+    invocations: list[Invocation]
+    rules_version: str
+    embedded: bool
+    division: str | None
+    accelerator: str | None
+    mpi: MpiLaunchSpec
+    timeout: float | None
+    total_bytes: int
+    data_parallelism: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def slots(self) -> list[str]:
+        return [inv.slot for inv in self.invocations]
+
+    @property
+    def subset(self) -> bool:
+        return bool(self.options.subset)
+
+    def options_for(self, invocation: Invocation, run_dir: Path) -> WorkloadOptions:
+        return replace(self.options, output_dir=run_dir, num_checkpoints_write=invocation.writes,
+                       num_checkpoints_read=invocation.reads)
+
+    def argv(self, invocation: Invocation, run_dir: Path) -> list[str]:
+        """The exact mpirun argv of one invocation writing its results into `run_dir`."""
+        command = [sys.executable, "-m", "mlps_harness.benchmarks.checkpointing.workload",
+                   *options_to_argv(self.options_for(invocation, run_dir))]
+        return build_mpirun_argv(self.mpi, command)
+
+    def params_dict(self, invocation: Invocation) -> dict[str, str]:
+        """Upstream-style dotted overrides of one invocation (what mlpstorage would record)."""
+        values = {**self.params, "checkpoint.checkpoint_folder": str(self.options.checkpoint_folder),
+                  "checkpoint.num_checkpoints_write": str(invocation.writes),
+                  "checkpoint.num_checkpoints_read": str(invocation.reads)}
+        if self.subset:
+            values.update({"checkpoint.mode": "subset", "model.parallelism.data": str(self.data_parallelism)})
+        return values
+
+
+def _int_option(opt, name: str, default: int) -> int:
+    value = opt(name)
+    if value is None:
+        return default
+    if value < 0:
+        raise _usage(name, f"must be 0 or more, got {value}", f"e.g. {name} 10")
+    return value
+
+
+def _apply_params(params: dict[str, str], options: WorkloadOptions, allow_invalid: bool) -> None:
+    """Map `--params checkpoint.*` onto the workload's options; anything else cannot be honoured."""
+    for key, value in params.items():
+        option = PARAM_KEYS.get(key)
+        if option is None:
+            raise _usage(f"--params {key}", "our checkpoint workload cannot apply this override (and the ruleset "
+                         "allows none but the checkpoint folder)", f"use one of {', '.join(PARAM_KEYS)}")
+        try:
+            if key == "checkpoint.checkpoint_folder":
+                options.checkpoint_folder = Path(value).expanduser().resolve()
+            elif key.startswith("checkpoint.num_checkpoints_"):
+                setattr(options, key.split(".", 1)[1], int(value))
+            elif key == "checkpoint.time_between_checkpoints":
+                options.time_between_checkpoints = float(value)
+            elif key == "checkpoint.fsync":
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(value)
+                options.fsync = value.lower() in ("true", "1")
+                if not options.fsync and not allow_invalid:
+                    raise _usage(f"--params {key}={value}", "writing without fsync makes the run INVALID",
+                                 "drop it, or pass --allow-invalid-params to run anyway")
+            elif key == "checkpoint.mode":
+                if value != "subset":
+                    raise ValueError(value)
+                options.subset = True
+        except ValueError:
+            raise _usage(f"--params {key}={value}", "value has the wrong type", f"see {option} for what it takes") \
+                from None
+
+
+def _subset(rs: CheckpointRules, model: str, procs: int) -> bool:
+    """Subset mode for exactly the subset process count below the CLOSED count (upstream auto-adds it)."""
+    values = rs.models[model]
+    return procs == rs.subset_num_processes and procs < values.closed_num_processes
+
+
+def build_plan(config: pytest.Config) -> CheckpointPlan:
+    """Read and check every option; a usage error names the option, the problem and the fix."""
+    opt = config.getoption
+    embedded = opt("--model") is None
+    model = opt("--model") or EMBEDDED["model"]
+    version = opt("--rules-version")
+    version = DEFAULT_RULES_VERSION if version == "auto" else version
+    rs = checkpoint_rules(version)
+    if model not in rs.models:
+        raise _usage("--model", f"unknown checkpointing model {model!r}", f"use one of {', '.join(rs.models)}")
+    procs = opt("--num-processes") or (EMBEDDED["num_processes"] if embedded else None)
+    if procs is None:
+        raise _usage("--num-processes", f"how many ranks to run is required for {model}",
+                     f"e.g. --num-processes {rs.models[model].closed_num_processes} (its CLOSED count)")
+    if procs < 1:
+        raise _usage("--num-processes", f"expected 1 or more ranks, got {procs}", "e.g. --num-processes 8")
+    hosts, mpi = mpi_launch(config, procs)
+    scale = opt("--checkpoint-size-scale")
+    scale = scale if scale is not None else (EMBEDDED["size_scale"] if embedded else 1.0)
+    if not scale > 0 or scale > 1:
+        raise _usage("--checkpoint-size-scale", f"expected a factor in (0, 1], got {scale}", "e.g. --checkpoint-size-scale 0.001")
+    try:
+        transfer = parse_size(opt("--checkpoint-transfer-size")) if opt("--checkpoint-transfer-size") else DEFAULT_TRANSFER_SIZE
+    except ValueError as exc:
+        raise _usage("--checkpoint-transfer-size", str(exc), "e.g. --checkpoint-transfer-size 16M") from None
+    results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
+    given = opt("--checkpoint-folder")
+    folder_base = Path(given or "data/checkpoints").expanduser().resolve()
+    if given is None:
+        folder_base.mkdir(parents=True, exist_ok=True)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _usage("--results-dir", f"cannot create {results_dir} ({exc.strerror})", "choose a writable directory") \
+            from None
+    options = WorkloadOptions(model=model, checkpoint_folder=folder_base / model, output_dir=results_dir,
+                              num_checkpoints_write=_int_option(opt, "--num-checkpoints-write", 10),
+                              num_checkpoints_read=_int_option(opt, "--num-checkpoints-read", 10),
+                              transfer_size=transfer, odirect=opt("--checkpoint-odirect"), size_scale=scale,
+                              subset=_subset(rs, model, procs))
+    params = parse_params(opt("--params"))
+    _apply_params(params, options, opt("--allow-invalid-params"))
+    if not folder_base.is_dir():
+        raise _usage("--checkpoint-folder", f"{folder_base} does not exist or is not a directory",
+                     "create it on the storage under test, or point to an existing directory")
+    if options.checkpoint_folder == folder_base / model:
+        options.checkpoint_folder.mkdir(exist_ok=True)
+    invocations = _invocations(options, opt("--checkpoint-two-phase"))
+    refused = None
+    try:
+        sized = plan_checkpoint(model, procs, subset=options.subset, size_scale=scale)
+        try:
+            prelaunch_checks(options, procs)
+        except CheckpointUsageError as exc:
+            if not opt("--what-if"):
+                raise
+            refused = f"the pre-launch checks would refuse this run: {exc}"
+    except CheckpointUsageError as exc:
+        raise pytest.UsageError(f"{exc}") from None
+    warnings = _warnings(options, results_dir, scale, procs, rs, model) + ([refused] if refused else [])
+    return CheckpointPlan(
+        model=model, num_processes=procs, hosts=hosts, memory_gb_per_host=opt("--client-host-memory-gb"),
+        num_client_hosts=opt("--num-client-hosts") or len(set(hosts)), folder_base=folder_base,
+        results_dir=results_dir, options=options, params=params, invocations=invocations, rules_version=version,
+        embedded=embedded, division=opt("--division"), accelerator=opt("--accelerator-type"), mpi=mpi,
+        timeout=opt("--run-timeout"), total_bytes=sized.total_bytes, data_parallelism=sized.data_parallelism,
+        warnings=warnings)
+
+
+def _invocations(options: WorkloadOptions, two_phase: bool) -> list[Invocation]:
+    writes, reads = options.num_checkpoints_write, options.num_checkpoints_read
+    if writes == 0 and reads == 0:
+        raise _usage("--num-checkpoints-write", "both checkpoint counts are 0; nothing to do",
+                     "e.g. --num-checkpoints-write 10 --num-checkpoints-read 10")
+    if not two_phase:
+        return [Invocation("run/0", writes, reads)]
+    if writes == 0 or reads == 0:
+        raise _usage("--checkpoint-two-phase", f"needs writes and reads (got {writes} writes, {reads} reads)",
+                     "drop --checkpoint-two-phase or give both --num-checkpoints-write and --num-checkpoints-read")
+    return [Invocation("run/write", writes, 0), Invocation("run/read", 0, reads)]
+
+
+def _warnings(options: WorkloadOptions, results_dir: Path, scale: float, procs: int, rs: CheckpointRules,
+              model: str) -> list[str]:
+    notes = []
+    try:
+        if os.stat(options.checkpoint_folder).st_dev == os.stat(results_dir).st_dev:
+            notes.append(f"the checkpoint folder {options.checkpoint_folder} is on the same filesystem as the "
+                         f"results dir; rule 4.4.2 will flag it")
+    except OSError:
+        pass
+    if scale != 1:
+        notes.append(f"--checkpoint-size-scale {scale:g}: the run can only be OPEN")
+    if procs != rs.models[model].closed_num_processes and not options.subset:
+        notes.append(f"{procs} processes is not {model}'s CLOSED count ({rs.models[model].closed_num_processes})")
+    return notes

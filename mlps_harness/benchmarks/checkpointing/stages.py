@@ -1,0 +1,79 @@
+"""The checkpointing stage: one or two invocations of the MPI checkpoint workload, each in its own run dir."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, Invocation
+from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
+
+
+@dataclass
+class Launch:
+    """One finished (or failed) invocation and where it wrote."""
+
+    invocation: Invocation
+    run_dir: Path
+    result: RunResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    def failure(self) -> str:
+        """The workload's own error (e.g. 'rank 1 failed: ...') first, then the launcher's explanation."""
+        errors = [line for line in self.result.stderr_tail if line.startswith("error:")]
+        head = "\n".join(dict.fromkeys(errors))
+        text = explain_failure(self.result, "checkpoint workload")
+        return f"{head}\n{text}" if head else text
+
+
+def _args(plan: CheckpointPlan, invocation: Invocation, number: int) -> dict:
+    """The metadata `args` block, with upstream's key names."""
+    args = {"program": "checkpointing", "command": "run", "model": plan.model, "hosts": plan.hosts,
+            "num_processes": plan.num_processes, "client_host_memory_in_gb": plan.memory_gb_per_host,
+            "num_client_hosts": plan.num_client_hosts, "results_dir": str(plan.results_dir),
+            "checkpoint_folder": str(plan.folder_base), "num_checkpoints_write": invocation.writes,
+            "num_checkpoints_read": invocation.reads, "params": [f"{k}={v}" for k, v in plan.params.items()],
+            "closed": plan.division == "closed", "open": plan.division == "open", "what_if": False,
+            "size_scale": plan.options.size_scale, "transfer_size": plan.options.transfer_size,
+            "odirect": plan.options.odirect, "two_phase": len(plan.invocations) > 1, "invocation": invocation.slot,
+            "run_number": number, "embedded_default": plan.embedded}
+    if plan.accelerator:
+        args["accelerator_type"] = plan.accelerator
+    return args
+
+
+def launch(plan: CheckpointPlan, invocation: Invocation, cluster: dict, number: int,
+           progress: Callable[[str], None] | None) -> Launch:
+    """Create a fresh run dir, write metadata and an incomplete marker, run the workload, record its bookends."""
+    run_dir = new_run_dir(plan.results_dir, "checkpointing", plan.model)
+    argv = plan.argv(invocation, run_dir)
+    meta = write_metadata(run_dir, "checkpointing", args=_args(plan, invocation, number),
+                          params=plan.params_dict(invocation), rules_version=plan.rules_version, cluster=cluster,
+                          command=argv, extra={"run_number": number})
+    write_incomplete_marker(run_dir, "the invocation was started but did not finish")
+    started = datetime.now()
+    result = run_process(argv, run_dir, "checkpointing", "run", timeout=plan.timeout, on_progress=progress,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    ended = datetime.now()
+    update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode,
+                    invocation_start=started.isoformat(), invocation_end=ended.isoformat())
+    settle_launch(run_dir, result, invocation.slot, "the workload")
+    return Launch(invocation, run_dir, result)
+
+
+def run_all(plan: CheckpointPlan, cluster: dict, progress: Callable[[str, str], None]) -> dict[str, Launch]:
+    """Every planned invocation back to back (the read right after the write); stops at the first failure."""
+    done: dict[str, Launch] = {}
+    for number, invocation in enumerate(plan.invocations):
+        done[invocation.slot] = launch(plan, invocation, cluster, number,
+                                       lambda line, slot=invocation.slot: progress(slot, line))
+        if not done[invocation.slot].ok:
+            break
+    return done

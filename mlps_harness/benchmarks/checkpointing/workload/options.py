@@ -1,0 +1,137 @@
+"""Command-line options of the checkpoint workload and the on-disk shard layout."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .sizing import CheckpointUsageError, model_names
+
+DEFAULT_TRANSFER_SIZE = 16 << 20
+CACHE_DROP_CHOICES = ("auto", "drop_caches", "fadvise")
+_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+@dataclass
+class WorkloadOptions:
+    """Validated-at-launch settings of one checkpoint workload run."""
+
+    model: str
+    checkpoint_folder: Path
+    output_dir: Path
+    num_checkpoints_write: int = 10
+    num_checkpoints_read: int = 10
+    transfer_size: int = DEFAULT_TRANSFER_SIZE
+    odirect: bool = False
+    fsync: bool = True
+    time_between_checkpoints: float = 0.0
+    size_scale: float = 1.0
+    subset: bool | None = None
+    cache_drop: str = "auto"
+
+    def as_record(self) -> dict:
+        """JSON-friendly copy for result files."""
+        record = asdict(self)
+        record["checkpoint_folder"] = str(self.checkpoint_folder)
+        record["output_dir"] = str(self.output_dir)
+        return record
+
+
+def parse_size(text: str) -> int:
+    """Parse ``4096``, ``64k``, ``16M``, ``1GiB`` (binary units) into bytes."""
+    match = _SIZE_PATTERN.match(str(text))
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 4096, 64K, 16M)")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+
+
+def checkpoint_dir(folder: Path, checkpoint_index: int) -> Path:
+    """Directory holding every rank's shard of checkpoint ``checkpoint_index`` (1-based)."""
+    return folder / f"checkpoint_{checkpoint_index}"
+
+
+def shard_paths(folder: Path, checkpoint_index: int, rank: int) -> tuple[Path, Path]:
+    """(model state file, optimizer state file) of ``rank`` in one checkpoint."""
+    directory = checkpoint_dir(folder, checkpoint_index)
+    return (
+        directory / f"rank_{rank}.model.bin",
+        directory / f"rank_{rank}.optimizer.bin",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m mlps_harness.benchmarks.checkpointing.workload`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mlps_harness.benchmarks.checkpointing.workload",
+        description="MLPerf Storage llama3 checkpoint write/read workload (run under mpirun).",
+    )
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(model_names())}")
+    parser.add_argument("--checkpoint-folder", required=True, type=Path,
+                        help="existing, writable directory for checkpoint shards")
+    parser.add_argument("--output-dir", required=True, type=Path,
+                        help="where summary.json and per-rank files go (created if missing)")
+    parser.add_argument("--num-checkpoints-write", type=int, default=10)
+    parser.add_argument("--num-checkpoints-read", type=int, default=10)
+    parser.add_argument("--transfer-size", default=str(DEFAULT_TRANSFER_SIZE),
+                        help="I/O block size, bytes or with K/M/G suffix (default 16M)")
+    parser.add_argument("--odirect", action="store_true", help="open shards with O_DIRECT")
+    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
+                        help="skip fsync after each shard (not allowed for CLOSED results)")
+    parser.add_argument("--time-between-checkpoints", type=float, default=0.0,
+                        help="seconds to sleep before each checkpoint, as upstream does (default 0)")
+    parser.add_argument("--size-scale", type=float, default=1.0,
+                        help="multiply every checkpoint size by this (e.g. 0.0001 on small machines)")
+    parser.add_argument("--subset", action=argparse.BooleanOptionalAction, default=None,
+                        help="force subset mode on/off (default: on when ranks < CLOSED count)")
+    parser.add_argument("--cache-drop", choices=CACHE_DROP_CHOICES, default="auto",
+                        help="page-cache drop before reads: auto = drop_caches if permitted, "
+                             "else posix_fadvise per file")
+    return parser
+
+
+def options_from_argv(argv: list[str] | None = None) -> WorkloadOptions:
+    """Parse argv into WorkloadOptions; value errors raise CheckpointUsageError."""
+    args = build_parser().parse_args(argv)
+    try:
+        transfer_size = parse_size(args.transfer_size)
+    except ValueError as error:
+        raise CheckpointUsageError("--transfer-size", str(error)) from None
+    return WorkloadOptions(
+        model=args.model,
+        checkpoint_folder=args.checkpoint_folder,
+        output_dir=args.output_dir,
+        num_checkpoints_write=args.num_checkpoints_write,
+        num_checkpoints_read=args.num_checkpoints_read,
+        transfer_size=transfer_size,
+        odirect=args.odirect,
+        fsync=args.fsync,
+        time_between_checkpoints=args.time_between_checkpoints,
+        size_scale=args.size_scale,
+        subset=args.subset,
+        cache_drop=args.cache_drop,
+    )
+
+
+def options_to_argv(options: WorkloadOptions) -> list[str]:
+    """Command-line arguments that reproduce ``options`` (for building the mpirun command)."""
+    argv = [
+        "--model", options.model,
+        "--checkpoint-folder", str(options.checkpoint_folder),
+        "--output-dir", str(options.output_dir),
+        "--num-checkpoints-write", str(options.num_checkpoints_write),
+        "--num-checkpoints-read", str(options.num_checkpoints_read),
+        "--transfer-size", str(options.transfer_size),
+        "--time-between-checkpoints", repr(options.time_between_checkpoints),
+        "--size-scale", repr(options.size_scale),
+        "--cache-drop", options.cache_drop,
+    ]
+    if options.odirect:
+        argv.append("--odirect")
+    if not options.fsync:
+        argv.append("--no-fsync")
+    if options.subset is not None:
+        argv.append("--subset" if options.subset else "--no-subset")
+    return argv

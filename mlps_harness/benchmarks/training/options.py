@@ -1,0 +1,13 @@
+"""The training suite's own options."""
+
+from __future__ import annotations
+
+from mlps_harness.suite.options import positive_int
+
+
+def add_options(group) -> None:
+    """Training-only suite options."""
+    group.addoption("--accelerator-type", default=None, help="training: simulated accelerator (h100, a100, b200, "
+                                                             "mi355); default h100")
+    group.addoption("--num-accelerators", type=positive_int, default=None,
+                    help="training: simulated accelerators = MPI ranks (default 2 in the embedded run)")

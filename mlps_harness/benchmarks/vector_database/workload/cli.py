@@ -1,0 +1,150 @@
+"""Command line: ``python -m mlps_harness.benchmarks.vector_database.workload <datasize|load|run>``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional, Sequence
+
+from .options import (
+    DEFAULT_COLLECTION,
+    DEFAULT_DATA_SEED,
+    DEFAULT_QUERY_SEED,
+    DISTRIBUTIONS,
+    INDEX_TYPES,
+    LITE_INDEX_TYPES,
+    METRIC_TYPES,
+    VECTOR_DTYPES,
+    VectorDBError,
+    build_index_params,
+    check_distribution,
+    check_index_type,
+    check_metric_type,
+)
+
+EXIT_USAGE = 2
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Milvus server (default: embedded milvus-lite in --data-dir)")
+    group.add_argument("--data-dir", help="data directory of the embedded milvus-lite server "
+                       "(with --vdb-host: only used to pick the device for disk I/O stats)")
+    group.add_argument("--vdb-host", "--host", dest="vdb_host", help="host of a running Milvus")
+    group.add_argument("--vdb-port", "--port", dest="vdb_port", type=int, help="port of a running Milvus")
+    group.add_argument("--collection", "--collection-name", dest="collection", default=DEFAULT_COLLECTION)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser for all three subcommands."""
+    parser = argparse.ArgumentParser(prog="python -m mlps_harness.benchmarks.vector_database.workload",
+                                     description="MLPerf Storage vector database workload.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    size = commands.add_parser("datasize", help="bytes needed for a collection and its index")
+    size.add_argument("--dimension", type=int, default=1536)
+    size.add_argument("--num-vectors", type=int, default=1_000_000)
+    size.add_argument("--index-type", default="HNSW", help=f"one of {', '.join(INDEX_TYPES)}")
+    size.add_argument("--num-shards", type=int, default=1, help="recorded only; does not multiply the size")
+    size.add_argument("--vector-dtype", choices=VECTOR_DTYPES, default="FLOAT_VECTOR")
+
+    load = commands.add_parser("load", aliases=["datagen"], help="create, index and fill a collection")
+    _add_connection_options(load)
+    load.add_argument("--dimension", type=int, default=1536)
+    load.add_argument("--num-vectors", type=int, default=1_000_000)
+    load.add_argument("--distribution", default="uniform", help=f"one of {', '.join(DISTRIBUTIONS)}")
+    load.add_argument("--seed", type=int, default=DEFAULT_DATA_SEED, help="data seed")
+    load.add_argument("--index-type", default="HNSW",
+                      help=f"one of {', '.join(INDEX_TYPES)} (milvus-lite: {', '.join(sorted(LITE_INDEX_TYPES))})")
+    load.add_argument("--metric-type", default="COSINE", help=f"one of {', '.join(METRIC_TYPES)}")
+    load.add_argument("--M", dest="hnsw_m", type=int, default=16, help="HNSW max links per node")
+    load.add_argument("--ef-construction", type=int, default=200, help="HNSW build beam width")
+    load.add_argument("--nlist", type=int, default=128, help="IVF cluster count")
+    load.add_argument("--max-degree", type=int, default=16, help="DISKANN/AISAQ graph degree")
+    load.add_argument("--search-list-size", type=int, default=200, help="DISKANN/AISAQ build list")
+    load.add_argument("--inline-pq", type=int, default=16, help="AISAQ inline PQ vectors")
+    load.add_argument("--batch-size", type=int, default=1000, help="rows per insert call")
+    load.add_argument("--chunk-size", type=int, default=10000, help="rows generated at a time")
+    load.add_argument("--num-shards", type=int, default=1)
+    load.add_argument("--vector-dtype", choices=VECTOR_DTYPES, default="FLOAT_VECTOR")
+    load.add_argument("--force", action="store_true", help="drop the collection if it exists")
+    load.add_argument("--index-timeout", type=float, default=600.0, help="seconds to wait for the index")
+    load.add_argument("--output-dir", help="write load_summary.json here")
+
+    run = commands.add_parser("run", help="benchmark searches, recall and disk I/O")
+    _add_connection_options(run)
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--runtime", type=float, help="timed mode: seconds of searching (default 60)")
+    mode.add_argument("--queries", type=int, help="query-count mode: total queries over all processes")
+    run.add_argument("--num-query-processes", "--processes", dest="num_query_processes", type=int, default=1)
+    run.add_argument("--batch-size", type=int, default=1, help="query vectors per search call")
+    run.add_argument("--search-limit", type=int, default=10, help="top-k returned per query")
+    run.add_argument("--search-ef", type=int, default=64, help="HNSW ef")
+    run.add_argument("--nprobe", type=int, default=16, help="IVF clusters probed")
+    run.add_argument("--search-list", type=int, default=100, help="DISKANN/AISAQ search_list")
+    run.add_argument("--recall-k", type=int, help="k of recall@k (default: --search-limit)")
+    run.add_argument("--num-query-vectors", type=int, default=1000)
+    run.add_argument("--query-seed", type=int, default=DEFAULT_QUERY_SEED)
+    run.add_argument("--dimension", "--vector-dim", dest="dimension", type=int,
+                     help="expected dimension; must match the loaded collection")
+    run.add_argument("--output-dir", required=True, help="where the result files are written")
+    return parser
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _dispatch(args: argparse.Namespace) -> dict[str, object]:
+    if args.command == "datasize":
+        from .datasize import datasize_report
+
+        return datasize_report(args.num_vectors, args.dimension, args.index_type, args.vector_dtype,
+                               args.num_shards)
+    from .server import milvus_endpoint
+
+    if args.command in ("load", "datagen"):  # validate before starting a server
+        args.index_type = check_index_type(args.index_type)
+        args.metric_type = check_metric_type(args.metric_type)
+        args.distribution = check_distribution(args.distribution)
+    with milvus_endpoint(args.vdb_host, args.vdb_port, args.data_dir) as endpoint:
+        if args.command in ("load", "datagen"):
+            from .load import load_collection
+
+            params = build_index_params(args.index_type, hnsw_m=args.hnsw_m,
+                                        ef_construction=args.ef_construction, nlist=args.nlist,
+                                        max_degree=args.max_degree, search_list_size=args.search_list_size,
+                                        inline_pq=args.inline_pq)
+            return load_collection(
+                endpoint, collection=args.collection, num_vectors=args.num_vectors,
+                dimension=args.dimension, distribution=args.distribution, seed=args.seed,
+                index_type=args.index_type, metric_type=args.metric_type, index_params=params,
+                batch_size=args.batch_size, chunk_size=args.chunk_size, num_shards=args.num_shards,
+                force=args.force, index_timeout_s=args.index_timeout, output_dir=args.output_dir, log=_log)
+        from .run import run_benchmark
+
+        return run_benchmark(
+            endpoint, output_dir=args.output_dir, collection=args.collection, runtime_s=args.runtime,
+            num_queries=args.queries, num_query_processes=args.num_query_processes,
+            batch_size=args.batch_size, search_limit=args.search_limit, search_ef=args.search_ef,
+            nprobe=args.nprobe, search_list=args.search_list, recall_k=args.recall_k,
+            num_query_vectors=args.num_query_vectors, query_seed=args.query_seed,
+            dimension=args.dimension, log=_log)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI; returns the exit status (2 for user errors, no traceback)."""
+    args = build_parser().parse_args(argv)
+    try:
+        result = _dispatch(args)
+    except VectorDBError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - e.g. MilvusException: one line, no traceback
+        print(f"error: {args.command} failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, default=str))
+    return 0

@@ -1,1 +1,0 @@
-"""Workload programs launched under mpirun (checkpointing, vector database)."""

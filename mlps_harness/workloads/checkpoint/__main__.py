@@ -1,8 +1,0 @@
-"""``python -m mlps_harness.workloads.checkpoint``: see cli.main."""
-
-import sys
-
-from .cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Plain helpers shared by the harness's own tests (fixtures live in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from mlps_harness.loader import ResultsIndex
+from mlps_harness.testing import rule_result  # noqa: F401 - re-exported for the tests
+
+REPO = Path(__file__).resolve().parents[1]
+COMPLIANCE = REPO / "compliance"
+#: real upstream trees; CI keeps ../shared beside the clone
+SAMPLES = REPO.parent / "shared" / "samples"
+
+
+def run_ids(root: Path) -> list[str]:
+    return [ref.run_id for ref in ResultsIndex(root).refs]
+
+
+def run_pytest(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m pytest <args>` in `cwd` in a real subprocess, capturing output."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
