@@ -143,7 +143,7 @@ pip_install_missing "DLIO dependencies" \
     "psutil>=5.9.8" "h5py>=3.11.0" "mpi4py>=3.1.4" "Pillow>=9.3.0" "pydftracer==1.0.2" \
     "torch==2.13.0"
 say "(pip's notes that dlio-benchmark requires nvidia-dali, tensorflow, torchaudio or torchvision are expected)"
-pip_install_missing "test tools" "pytest>=8.4" "pytest-xdist>=3.6" "pytest-html>=4.1" "pydantic>=2.6,<3"
+pip_install_missing "test tools" "pytest>=8.4" "pytest-xdist>=3.6" "pytest-html>=4.1" "pydantic>=2.6,<3" "hypothesis>=6.100"
 
 # --- 5. optional TensorFlow --------------------------------------------------
 if [ "$WITH_TENSORFLOW" -eq 1 ]; then
