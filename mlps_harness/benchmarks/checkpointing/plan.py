@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from mlps_harness.benchmarks.checkpointing.ruleset import CheckpointRules, checkpoint_rules
+from mlps_harness.benchmarks.checkpointing.ruleset import (
+    CheckpointRules,
+    checkpoint_rules,
+)
 from mlps_harness.benchmarks.checkpointing.workload import (
     CheckpointUsageError,
     WorkloadOptions,
@@ -19,8 +22,9 @@ from mlps_harness.benchmarks.checkpointing.workload import (
     prelaunch_checks,
 )
 from mlps_harness.benchmarks.checkpointing.workload.options import DEFAULT_TRANSFER_SIZE
-from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
+from mlps_harness.launch import build_mpirun_argv
 from mlps_harness.suite.options import mpi_launch, parse_params
+from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage
 
 #: The embedded default: llama3-8b scaled to ~32 MiB per checkpoint (10 writes + 10 reads ~ 650 MiB of I/O) on
 #: 2 ranks without subset mode (the full checkpoint sharded over 2 ranks), checkpoints under ./data/checkpoints.
@@ -34,9 +38,6 @@ PARAM_KEYS = {"checkpoint.checkpoint_folder": "--checkpoint-folder",
               "checkpoint.mode": "--subset"}
 
 
-def _usage(option: str, problem: str, fix: str) -> pytest.UsageError:
-    return pytest.UsageError(f"{option}: {problem}; {fix}")
-
 
 @dataclass
 class Invocation:
@@ -47,29 +48,20 @@ class Invocation:
     reads: int
 
 
-@dataclass
-class CheckpointPlan:
+@dataclass(kw_only=True)
+class CheckpointPlan(MpiSuitePlan):
     """What the suite will do; `argv` gives the exact command of each invocation (shown by --what-if)."""
 
     model: str
-    num_processes: int
-    hosts: list[str]
     memory_gb_per_host: float | None
     num_client_hosts: int
     folder_base: Path
-    results_dir: Path
     options: WorkloadOptions
     params: dict[str, str]
     invocations: list[Invocation]
-    rules_version: str
-    embedded: bool
-    division: str | None
     accelerator: str | None
-    mpi: MpiLaunchSpec
-    timeout: float | None
     total_bytes: int
     data_parallelism: int
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def slots(self) -> list[str]:
@@ -104,7 +96,7 @@ def _int_option(opt, name: str, default: int) -> int:
     if value is None:
         return default
     if value < 0:
-        raise _usage(name, f"must be 0 or more, got {value}", f"e.g. {name} 10")
+        raise usage(name, f"must be 0 or more, got {value}", f"e.g. {name} 10")
     return value
 
 
@@ -113,7 +105,7 @@ def _apply_params(params: dict[str, str], options: WorkloadOptions, allow_invali
     for key, value in params.items():
         option = PARAM_KEYS.get(key)
         if option is None:
-            raise _usage(f"--params {key}", "our checkpoint workload cannot apply this override (and the ruleset "
+            raise usage(f"--params {key}", "our checkpoint workload cannot apply this override (and the ruleset "
                          "allows none but the checkpoint folder)", f"use one of {', '.join(PARAM_KEYS)}")
         try:
             if key == "checkpoint.checkpoint_folder":
@@ -127,14 +119,14 @@ def _apply_params(params: dict[str, str], options: WorkloadOptions, allow_invali
                     raise ValueError(value)
                 options.fsync = value.lower() in ("true", "1")
                 if not options.fsync and not allow_invalid:
-                    raise _usage(f"--params {key}={value}", "writing without fsync makes the run INVALID",
+                    raise usage(f"--params {key}={value}", "writing without fsync makes the run INVALID",
                                  "drop it, or pass --allow-invalid-params to run anyway")
             elif key == "checkpoint.mode":
                 if value != "subset":
                     raise ValueError(value)
                 options.subset = True
         except ValueError:
-            raise _usage(f"--params {key}={value}", "value has the wrong type", f"see {option} for what it takes") \
+            raise usage(f"--params {key}={value}", "value has the wrong type", f"see {option} for what it takes") \
                 from None
 
 
@@ -149,27 +141,27 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
     opt = config.getoption
     embedded = opt("--model") is None
     model = opt("--model") or EMBEDDED["model"]
-    version = opt("--rules-version")
-    version = DEFAULT_RULES_VERSION if version == "auto" else version
+    common = common_settings(config, DEFAULT_RULES_VERSION)
+    version = common["rules_version"]
     rs = checkpoint_rules(version)
     if model not in rs.models:
-        raise _usage("--model", f"unknown checkpointing model {model!r}", f"use one of {', '.join(rs.models)}")
+        raise usage("--model", f"unknown checkpointing model {model!r}", f"use one of {', '.join(rs.models)}")
     procs = opt("--num-processes") or (EMBEDDED["num_processes"] if embedded else None)
     if procs is None:
-        raise _usage("--num-processes", f"how many ranks to run is required for {model}",
+        raise usage("--num-processes", f"how many ranks to run is required for {model}",
                      f"e.g. --num-processes {rs.models[model].closed_num_processes} (its CLOSED count)")
     if procs < 1:
-        raise _usage("--num-processes", f"expected 1 or more ranks, got {procs}", "e.g. --num-processes 8")
+        raise usage("--num-processes", f"expected 1 or more ranks, got {procs}", "e.g. --num-processes 8")
     hosts, mpi = mpi_launch(config, procs)
     scale = opt("--checkpoint-size-scale")
     scale = scale if scale is not None else (EMBEDDED["size_scale"] if embedded else 1.0)
     if not scale > 0 or scale > 1:
-        raise _usage("--checkpoint-size-scale", f"expected a factor in (0, 1], got {scale}", "e.g. --checkpoint-size-scale 0.001")
+        raise usage("--checkpoint-size-scale", f"expected a factor in (0, 1], got {scale}", "e.g. --checkpoint-size-scale 0.001")
     try:
         transfer = parse_size(opt("--checkpoint-transfer-size")) if opt("--checkpoint-transfer-size") else DEFAULT_TRANSFER_SIZE
     except ValueError as exc:
-        raise _usage("--checkpoint-transfer-size", str(exc), "e.g. --checkpoint-transfer-size 16M") from None
-    results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
+        raise usage("--checkpoint-transfer-size", str(exc), "e.g. --checkpoint-transfer-size 16M") from None
+    results_dir = common["results_dir"]
     given = opt("--checkpoint-folder")
     folder_base = Path(given or "data/checkpoints").expanduser().resolve()
     if given is None:
@@ -177,7 +169,7 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _usage("--results-dir", f"cannot create {results_dir} ({exc.strerror})", "choose a writable directory") \
+        raise usage("--results-dir", f"cannot create {results_dir} ({exc.strerror})", "choose a writable directory") \
             from None
     options = WorkloadOptions(model=model, checkpoint_folder=folder_base / model, output_dir=results_dir,
                               num_checkpoints_write=_int_option(opt, "--num-checkpoints-write", 10),
@@ -187,7 +179,7 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
     params = parse_params(opt("--params"))
     _apply_params(params, options, opt("--allow-invalid-params"))
     if not folder_base.is_dir():
-        raise _usage("--checkpoint-folder", f"{folder_base} does not exist or is not a directory",
+        raise usage("--checkpoint-folder", f"{folder_base} does not exist or is not a directory",
                      "create it on the storage under test, or point to an existing directory")
     if options.checkpoint_folder == folder_base / model:
         options.checkpoint_folder.mkdir(exist_ok=True)
@@ -208,20 +200,20 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
         model=model, num_processes=procs, hosts=hosts, memory_gb_per_host=opt("--client-host-memory-gb"),
         num_client_hosts=opt("--num-client-hosts") or len(set(hosts)), folder_base=folder_base,
         results_dir=results_dir, options=options, params=params, invocations=invocations, rules_version=version,
-        embedded=embedded, division=opt("--division"), accelerator=opt("--accelerator-type"), mpi=mpi,
-        timeout=opt("--run-timeout"), total_bytes=sized.total_bytes, data_parallelism=sized.data_parallelism,
+        embedded=embedded, division=common["division"], accelerator=opt("--accelerator-type"), mpi=mpi,
+        timeout=common["timeout"], total_bytes=sized.total_bytes, data_parallelism=sized.data_parallelism,
         warnings=warnings)
 
 
 def _invocations(options: WorkloadOptions, two_phase: bool) -> list[Invocation]:
     writes, reads = options.num_checkpoints_write, options.num_checkpoints_read
     if writes == 0 and reads == 0:
-        raise _usage("--num-checkpoints-write", "both checkpoint counts are 0; nothing to do",
+        raise usage("--num-checkpoints-write", "both checkpoint counts are 0; nothing to do",
                      "e.g. --num-checkpoints-write 10 --num-checkpoints-read 10")
     if not two_phase:
         return [Invocation("run/0", writes, reads)]
     if writes == 0 or reads == 0:
-        raise _usage("--checkpoint-two-phase", f"needs writes and reads (got {writes} writes, {reads} reads)",
+        raise usage("--checkpoint-two-phase", f"needs writes and reads (got {writes} writes, {reads} reads)",
                      "drop --checkpoint-two-phase or give both --num-checkpoints-write and --num-checkpoints-read")
     return [Invocation("run/write", writes, 0), Invocation("run/read", 0, reads)]
 

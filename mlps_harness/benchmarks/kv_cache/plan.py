@@ -9,16 +9,21 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ConfigDict
 
-from mlps_harness.benchmarks.kv_cache.ruleset import KvCacheRules, OptionValues, kvcache_rules
-from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
+from mlps_harness.benchmarks.kv_cache.ruleset import (
+    KvCacheRules,
+    OptionValues,
+    kvcache_rules,
+)
+from mlps_harness.launch import build_mpirun_argv
 from mlps_harness.suite.options import mpi_launch
+from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage
 
 #: The embedded default: every Option on tiny-1b with 2 users for 10 s, one trial, 2 s apart, 2 ranks.
 EMBEDDED = {"model": "tiny-1b", "num_users": 2, "duration_s": 10.0, "trials": 1, "delay": 2.0, "num_processes": 2,
@@ -56,8 +61,8 @@ class OptionSpec(OptionValues):
                 "--generation-mode", self.generation_mode]
 
 
-@dataclass
-class KvCachePlan:
+@dataclass(kw_only=True)
+class KvCachePlan(MpiSuitePlan):
     """What the suite will do; `argv` gives the exact mpirun command of a trial (shown by --what-if)."""
 
     options: list[OptionSpec]
@@ -65,17 +70,8 @@ class KvCachePlan:
     delay_s: float
     base_seed: int
     extra_args: list[str]
-    num_processes: int
-    hosts: list[str]
     cache_dir: Path
-    results_dir: Path
-    rules_version: str
-    embedded: bool
-    division: str | None
-    mpi: MpiLaunchSpec
-    timeout: float | None
     recorded_args: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def model(self) -> str:
@@ -101,9 +97,6 @@ class KvCachePlan:
         return {"name": option.name, **option.model_dump(), "args": self.benchmark_args(option)}
 
 
-def _usage(option: str, problem: str, fix: str) -> pytest.UsageError:
-    return pytest.UsageError(f"{option}: {problem}; {fix}")
-
 
 def _select_options(raw: str | None, rs: KvCacheRules) -> list[str]:
     if raw is None:
@@ -111,7 +104,7 @@ def _select_options(raw: str | None, rs: KvCacheRules) -> list[str]:
     names = [n.strip() for n in raw.split(",") if n.strip()]
     bad = [n for n in names if n not in rs.options]
     if not names or bad or len(set(names)) != len(names):
-        raise _usage("--kv-options", f"expected a comma list of distinct Options out of {', '.join(rs.options)}, "
+        raise usage("--kv-options", f"expected a comma list of distinct Options out of {', '.join(rs.options)}, "
                      f"got {raw!r}", "e.g. --kv-options 1,3")
     return names
 
@@ -120,14 +113,14 @@ def _check_numbers(opt) -> None:
     for name, low in (("--kv-trials", 1), ("--kv-users", 1), ("--num-processes", 1)):
         value = opt(name)
         if value is not None and value < low:
-            raise _usage(name, f"expected {low} or more, got {value}", f"e.g. {name} {max(low, 2)}")
+            raise usage(name, f"expected {low} or more, got {value}", f"e.g. {name} {max(low, 2)}")
     for name in ("--kv-duration", "--kv-delay-between-options", "--kv-gpu-mem-gb", "--kv-cpu-mem-gb",
                  "--kv-max-concurrent-allocs", "--kv-seed"):
         value = opt(name)
         if value is not None and (value < 0 or value != value or value == float("inf")):
-            raise _usage(name, f"expected a finite value of 0 or more, got {value}", f"pass a non-negative {name}")
+            raise usage(name, f"expected a finite value of 0 or more, got {value}", f"pass a non-negative {name}")
     if opt("--kv-duration") == 0:
-        raise _usage("--kv-duration", "a trial of 0 s measures nothing", "e.g. --kv-duration 60")
+        raise usage("--kv-duration", "a trial of 0 s measures nothing", "e.g. --kv-duration 60")
 
 
 def _validate_with_benchmark(plan: KvCachePlan) -> None:
@@ -135,7 +128,7 @@ def _validate_with_benchmark(plan: KvCachePlan) -> None:
     try:
         from kv_cache import BenchmarkUsageError, parse_config
     except ImportError as exc:
-        raise _usage("kv_cache_benchmark", f"cannot import the benchmark ({exc})",
+        raise usage("kv_cache_benchmark", f"cannot import the benchmark ({exc})",
                      "install numpy: bash scripts/setup.sh") from None
     for option in plan.options:
         argv = [*plan.benchmark_args(option), "--cache-dir", str(plan.cache_dir),
@@ -144,16 +137,16 @@ def _validate_with_benchmark(plan: KvCachePlan) -> None:
             parse_config(argv)
         except BenchmarkUsageError as exc:
             name = FLAG_NAMES.get(exc.option, f"--kv-extra-args {exc.option}")
-            raise _usage(name, f"{exc.problem} (Option {option.name})", exc.fix) from None
+            raise usage(name, f"{exc.problem} (Option {option.name})", exc.fix) from None
 
 
 def build_plan(config: pytest.Config) -> KvCachePlan:
     """Read and check every option; a usage error names the option, the problem and the fix."""
     opt = config.getoption
-    version = opt("--rules-version")
-    version = "v3.0" if version == "auto" else version
+    common = common_settings(config, "v3.0")
+    version = common["rules_version"]
     if version != "v3.0":
-        raise _usage("--rules-version", f"the KV cache benchmark does not exist in {version}", "use v3.0 (or auto)")
+        raise usage("--rules-version", f"the KV cache benchmark does not exist in {version}", "use v3.0 (or auto)")
     rs = kvcache_rules(version)
     given = {name: opt(option_name(name)) for name in KV_OPTIONS}
     if opt("--model") is not None and given["kv_model"] is None:
@@ -172,23 +165,23 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
     try:
         extra = shlex.split(given["kv_extra_args"] or "")
     except ValueError as exc:
-        raise _usage("--kv-extra-args", f"cannot split {given['kv_extra_args']!r}: {exc}", "quote it as one string")
+        raise usage("--kv-extra-args", f"cannot split {given['kv_extra_args']!r}: {exc}", "quote it as one string")
     for flag in ("--cache-dir", "--output", "--seed"):
         if any(a == flag or a.startswith(flag + "=") for a in extra):
-            raise _usage("--kv-extra-args", f"{flag} is set per rank by the harness", f"remove {flag}")
+            raise usage("--kv-extra-args", f"{flag} is set per rank by the harness", f"remove {flag}")
     extra += ["--prefill-only"] * bool(given["prefill_only"]) + ["--decode-only"] * bool(given["decode_only"])
-    division = opt("--division")
+    division = common["division"]
     locked = [k for k in rs.locked_args if given.get(k) not in (None, False)]
     if division == "closed" and locked:
-        raise _usage(option_name(locked[0]), "changes the locked CLOSED sequence, and "
+        raise usage(option_name(locked[0]), "changes the locked CLOSED sequence, and "
                      "--division=closed was given", "drop it for a CLOSED run, or submit to OPEN (--division=open)")
     procs = opt("--num-processes") or EMBEDDED["num_processes"]
     hosts, mpi = mpi_launch(config, procs)
-    results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
+    results_dir = common["results_dir"]
     if given["cache_dir"]:
         cache_dir = Path(given["cache_dir"]).expanduser().resolve()
         if not cache_dir.is_dir():
-            raise _usage("--kv-cache-dir", f"{cache_dir} does not exist or is not a directory",
+            raise usage("--kv-cache-dir", f"{cache_dir} does not exist or is not a directory",
                          f"create it on the storage under test first (mkdir -p {cache_dir})")
     else:
         cache_dir = (Path(opt("--data-dir") or "data") / "kv_cache").expanduser().resolve()
@@ -196,9 +189,9 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
+            raise usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
         if not os.access(path, os.W_OK | os.X_OK):
-            raise _usage(option, f"{path} is not writable", "fix its permissions or choose another directory")
+            raise usage(option, f"{path} is not writable", "fix its permissions or choose another directory")
     trials = given["kv_trials"] or (EMBEDDED["trials"] if embedded else rs.trials_per_option)
     delay = given["kv_delay_between_options"]
     delay = delay if delay is not None else (EMBEDDED["delay"] if embedded else rs.delay_between_options_s)
@@ -211,7 +204,7 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
                        base_seed=given["kv_seed"] if given["kv_seed"] is not None else rs.base_seed,
                        extra_args=extra, num_processes=procs, hosts=hosts, cache_dir=cache_dir,
                        results_dir=results_dir, rules_version=version, embedded=embedded, division=division,
-                       mpi=mpi, timeout=opt("--run-timeout"), recorded_args=recorded,
+                       mpi=mpi, timeout=common["timeout"], recorded_args=recorded,
                        warnings=[f"{option_name(k)} makes the run OPEN" for k in locked])
     _validate_with_benchmark(plan)
     return plan

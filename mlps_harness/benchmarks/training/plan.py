@@ -5,17 +5,22 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 
-from mlps_harness.benchmarks.training.datasize import GIB, TrainingDatasize, training_datasize
+from mlps_harness.benchmarks.training.datasize import (
+    GIB,
+    TrainingDatasize,
+    training_datasize,
+)
 from mlps_harness.benchmarks.training.ruleset import TrainingRules, training_rules
 from mlps_harness.dlio.entry import PACKAGED_CONFIG_DIR, build_dlio_command
-from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
+from mlps_harness.launch import build_mpirun_argv
 from mlps_harness.suite.options import mpi_launch, parse_params
+from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage
 
 #: The embedded default: a small unet3d run on this machine (2 ranks, 32 files of 1 MiB, tiny checkpoint).
 EMBEDDED = {"model": "unet3d", "accelerator": "h100", "num_processes": 2}
@@ -30,29 +35,20 @@ INT_KEYS = ("dataset.num_files_train", "dataset.num_subfolders_train", "dataset.
 BOOL_KEYS = ("reader.odirect",)
 
 
-@dataclass
-class TrainingPlan:
+@dataclass(kw_only=True)
+class TrainingPlan(MpiSuitePlan):
     """What the suite will do; `argv_*` give the exact commands (shown by --what-if)."""
 
     model: str
     accelerator: str
-    num_processes: int
-    hosts: list[str]
     memory_gb_per_host: float
     memory_source: str
     num_client_hosts: int
     data_dir: Path
-    results_dir: Path
     params: dict[str, str]
     harness_params: dict[str, str]
     loops: int
-    rules_version: str
-    embedded: bool
-    division: str | None
-    mpi: MpiLaunchSpec
-    timeout: float | None
     datasize: TrainingDatasize
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def data_folder(self) -> Path:
@@ -87,27 +83,24 @@ class TrainingPlan:
         return {"model": self.model, **dict(sorted(values.items()))}
 
 
-def _usage(option: str, problem: str, fix: str) -> pytest.UsageError:
-    return pytest.UsageError(f"{option}: {problem}; {fix}")
-
 
 def _check_params(params: dict[str, str], rs: TrainingRules, allow_invalid: bool, division: str | None) -> list[str]:
     for key, value in params.items():
         if key in INT_KEYS and not value.lstrip("-").isdigit():
-            raise _usage(f"--params {key}={value}", "expected a whole number", f"e.g. --params {key}=8")
+            raise usage(f"--params {key}={value}", "expected a whole number", f"e.g. --params {key}=8")
         if key in BOOL_KEYS and value.lower() not in ("true", "false", "0", "1"):
-            raise _usage(f"--params {key}={value}", "expected True or False", f"e.g. --params {key}=True")
+            raise usage(f"--params {key}={value}", "expected True or False", f"e.g. --params {key}=True")
     notes = []
     for key in sorted(params):
         if key in rs.closed_params or key in rs.injected_params or key.startswith("workflow."):
             continue
         if key in rs.open_params:
             if division == "closed":
-                raise _usage(f"--params {key}", "may only change in the OPEN division, and --division=closed "
+                raise usage(f"--params {key}", "may only change in the OPEN division, and --division=closed "
                              "was given", "drop the override or submit to OPEN (--division=open)")
             notes.append(f"{key} makes the run OPEN")
         elif not allow_invalid:
-            raise _usage(f"--params {key}", "is not on the ruleset's allowed lists, so the run would be INVALID",
+            raise usage(f"--params {key}", "is not on the ruleset's allowed lists, so the run would be INVALID",
                          "drop it, or pass --allow-invalid-params to run anyway")
         else:
             notes.append(f"{key} makes the run INVALID (--allow-invalid-params)")
@@ -120,31 +113,30 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
     embedded = opt("--model") is None
     model = opt("--model") or EMBEDDED["model"]
     accelerator = opt("--accelerator-type") or EMBEDDED["accelerator"]
-    version = opt("--rules-version")
-    if version == "auto":
-        version = "v3.0" if accelerator in ("b200", "mi355") or model == "retinanet" else "v2.0"
+    common = common_settings(config, "v3.0" if accelerator in ("b200", "mi355") or model == "retinanet" else "v2.0")
+    version = common["rules_version"]
     rs = training_rules(version)
     if model not in rs.models or model not in rs.workloads:
-        raise _usage("--model", f"unknown training model {model!r} for rules {version}",
+        raise usage("--model", f"unknown training model {model!r} for rules {version}",
                      f"use one of {', '.join(m for m in rs.models if m in rs.workloads)}")
     if accelerator not in rs.accelerators:
-        raise _usage("--accelerator-type", f"unknown accelerator {accelerator!r} for rules {version}",
+        raise usage("--accelerator-type", f"unknown accelerator {accelerator!r} for rules {version}",
                      f"use one of {', '.join(rs.accelerators)}")
     if not (PACKAGED_CONFIG_DIR / "workload" / f"{model}_{accelerator}.yaml").is_file():
-        raise _usage("--accelerator-type", f"no workload config for {model} on {accelerator}",
+        raise usage("--accelerator-type", f"no workload config for {model} on {accelerator}",
                      "pick an accelerator the model is defined for (see mlps_harness/configs/dlio/workload/)")
     if model in TENSORFLOW_MODELS and importlib.util.find_spec("tensorflow") is None:
-        raise _usage("--model", f"{model} reads TFRecord data and needs TensorFlow, which is not installed",
+        raise usage("--model", f"{model} reads TFRecord data and needs TensorFlow, which is not installed",
                      "install it with: bash scripts/setup.sh --with-tensorflow")
     if importlib.util.find_spec("dlio_benchmark") is None:
-        raise _usage("dlio-benchmark", "DLIO is not installed in this Python", "run: bash scripts/setup.sh")
+        raise usage("dlio-benchmark", "DLIO is not installed in this Python", "run: bash scripts/setup.sh")
     procs = opt("--num-accelerators") or opt("--num-processes") or (EMBEDDED["num_processes"] if embedded else None)
     if not procs or procs < 1:
-        raise _usage("--num-accelerators", "how many accelerators to simulate is required", "e.g. --num-accelerators=8")
+        raise usage("--num-accelerators", "how many accelerators to simulate is required", "e.g. --num-accelerators=8")
     hosts, mpi = mpi_launch(config, procs)
     loops = opt("--loops")
     if loops < 0:
-        raise _usage("--loops", f"expected 0 or more measured runs, got {loops}", "e.g. --loops 5")
+        raise usage("--loops", f"expected 0 or more measured runs, got {loops}", "e.g. --loops 5")
     num_hosts = opt("--num-client-hosts") or len(set(hosts))
     warnings: list[str] = []
     if opt("--client-host-memory-gb"):
@@ -154,7 +146,7 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
         if num_hosts > 1:
             warnings.append("--client-host-memory-gb not given: assuming every host has this machine's memory")
     data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
-    results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
+    results_dir = common["results_dir"]
     for option, path in (("--data-dir", data_dir), ("--results-dir", results_dir)):
         if opt("--what-if"):  # create nothing: check that the directory could be created
             path = existing_ancestor(path)
@@ -162,12 +154,12 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise _usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
+                raise usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
         if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
-            raise _usage(option, f"{path} is not a writable directory", "fix its permissions or choose another one")
+            raise usage(option, f"{path} is not a writable directory", "fix its permissions or choose another one")
     params = parse_params(opt("--params"))
     harness_params = dict(EMBEDDED_PARAMS) if embedded else {}
-    division = opt("--division")
+    division = common["division"]
     warnings += _check_params(params, rs, opt("--allow-invalid-params"), division)
     ref = rs.workloads[model]
     merged = {**harness_params, **params}
@@ -182,14 +174,14 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
     files = int({**harness_params, **params}["dataset.num_files_train"])
     steps = files * spf // (batch * procs)
     if steps < rs.min_steps_per_epoch:
-        raise _usage("dataset.num_files_train", f"{files} files give {steps} step(s) per epoch with {procs} "
+        raise usage("dataset.num_files_train", f"{files} files give {steps} step(s) per epoch with {procs} "
                      f"processes x batch {batch}; DLIO silently reports zero metrics below {rs.min_steps_per_epoch}",
                      f"use at least {rs.min_steps_per_epoch * batch * procs // spf} files or fewer processes")
     return TrainingPlan(
         model=model, accelerator=accelerator, num_processes=procs, hosts=hosts, memory_gb_per_host=memory,
         memory_source=source, num_client_hosts=num_hosts, data_dir=data_dir, results_dir=results_dir,
         params=params, harness_params=harness_params, loops=loops, rules_version=version, embedded=embedded,
-        division=division, mpi=mpi, timeout=opt("--run-timeout"), datasize=size, warnings=warnings)
+        division=division, mpi=mpi, timeout=common["timeout"], datasize=size, warnings=warnings)
 
 
 def existing_ancestor(path: Path) -> Path:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlps_harness.benchmarks.vector_database.ruleset import vectordb_rules
-from mlps_harness.benchmarks.vector_database.workload import INDEX_TYPES, VectorDBError, datasize_report
+from mlps_harness.benchmarks.vector_database.workload import (
+    INDEX_TYPES,
+    VectorDBError,
+    datasize_report,
+)
 from mlps_harness.benchmarks.vector_database.workload.options import (
     DEFAULT_COLLECTION,
     DEFAULT_MILVUS_PORT,
@@ -27,6 +31,7 @@ from mlps_harness.benchmarks.vector_database.workload.options import (
     check_index_type,
     check_metric_type,
 )
+from mlps_harness.suite.plan import SuitePlan, common_settings, usage
 
 BENCHMARK = "vector_database"
 #: Sizes of the embedded engine (milvus-lite is never a storage system under test: keep it small and quick).
@@ -47,11 +52,10 @@ def option_name(field: str) -> str:
 WORKLOAD = [sys.executable, "-m", "mlps_harness.benchmarks.vector_database.workload"]
 
 
-@dataclass
-class VectorDBPlan:
+@dataclass(kw_only=True)
+class VectorDBPlan(SuitePlan):
     """What the suite will do; `load_argv`/`run_argv` give the equivalent workload commands (shown by --what-if)."""
 
-    embedded: bool                 #: the engine is the embedded milvus-lite server the suite starts
     defaults_only: bool            #: no vector database option given: the embedded default
     engine: str                    #: milvus-lite, or what a real server reports (detected up front)
     host: str | None
@@ -70,11 +74,7 @@ class VectorDBPlan:
     runs: int
     data_dir: Path
     data_dir_given: bool
-    results_dir: Path
-    rules_version: str
-    division: str | None
     datasize: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def milvus_data_dir(self) -> Path:
@@ -131,9 +131,6 @@ class VectorDBPlan:
                 "open": self.division == "open", "run_number": run_number}
 
 
-def _usage(option: str, problem: str, fix: str) -> pytest.UsageError:
-    return pytest.UsageError(f"{option}: {problem}; {fix}")
-
 
 def _from_workload(error: VectorDBError) -> pytest.UsageError:
     """The workload's own message (it already names the option and the fix) as a usage error."""
@@ -149,11 +146,11 @@ def _check_numbers(values: dict[str, Any]) -> None:
                               ("--vdb-port", "port", "TCP port")):
         value = values[key]
         if value is not None and value < 1:
-            raise _usage(option, f"expected 1 or more {what}, got {value}", f"e.g. {option} "
+            raise usage(option, f"expected 1 or more {what}, got {value}", f"e.g. {option} "
                                  f"{EMBEDDED_SIZES.get(key, 2) if key != 'port' else DEFAULT_MILVUS_PORT}")
     runtime = values["runtime"]
     if runtime is not None and not (0 < runtime < float("inf")):
-        raise _usage("--vdb-runtime", f"expected a positive number of seconds, got {runtime}", "e.g. --vdb-runtime 60")
+        raise usage("--vdb-runtime", f"expected a positive number of seconds, got {runtime}", "e.g. --vdb-runtime 60")
 
 
 def _detect_engine(host: str, port: int) -> str:
@@ -178,14 +175,14 @@ def _check_division(plan: VectorDBPlan) -> None:
         return
     rs = vectordb_rules(plan.rules_version)
     if plan.engine not in rs.closed_engines:
-        raise _usage("--division=closed", f"{plan.engine} is OPEN only (not a storage system under test)",
+        raise usage("--division=closed", f"{plan.engine} is OPEN only (not a storage system under test)",
                      "pass --vdb-host/--vdb-port of a Milvus server whose data lives on the storage under test, "
                      "or drop --division=closed")
     if plan.index_type not in rs.closed_index_types:
-        raise _usage("--vdb-index-type", f"{plan.index_type} is OPEN only, and --division=closed was given",
+        raise usage("--vdb-index-type", f"{plan.index_type} is OPEN only, and --division=closed was given",
                      f"use one of {', '.join(rs.closed_index_types)}")
     if plan.runtime_s < rs.min_runtime_seconds:
-        raise _usage("--vdb-runtime", f"{plan.runtime_s:g} s is shorter than the {rs.min_runtime_seconds:g} s a CLOSED "
+        raise usage("--vdb-runtime", f"{plan.runtime_s:g} s is shorter than the {rs.min_runtime_seconds:g} s a CLOSED "
                      "run needs", f"pass --vdb-runtime {rs.min_runtime_seconds:g} or more")
 
 
@@ -195,11 +192,11 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
     given = {name: opt(option_name(name)) for name in VDB_OPTIONS}
     for option in ("--model", "--params"):
         if opt(option):
-            raise _usage(option, "the vector database suite has no models or workload overrides",
+            raise usage(option, "the vector database suite has no models or workload overrides",
                          "use its own options (--vdb-index-type, --vdb-num-vectors, --vdb-dimension, --vdb-runtime, ...; "
                          "see pytest --help)")
-    version = opt("--rules-version")
-    version = "v3.0" if version == "auto" else version
+    common = common_settings(config, "v3.0")
+    version = common["rules_version"]
     embedded = not (given["vdb_host"] or given["vdb_port"])
     defaults_only = all(value in (None, False) for value in given.values())
     sizes = EMBEDDED_SIZES if embedded else SERVER_SIZES
@@ -217,15 +214,15 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
         raise _from_workload(error) from None
     runs = opt("--loops")
     if runs < 1:
-        raise _usage("--loops", f"expected 1 or more runs, got {runs} (the vector database has no warm-up run)",
+        raise usage("--loops", f"expected 1 or more runs, got {runs} (the vector database has no warm-up run)",
                      "e.g. --loops 5, the number of runs a submission needs")
     if not opt("--what-if"):
         missing = [name for name in ("pymilvus", "milvus_lite") if importlib.util.find_spec(name) is None]
         if missing:
-            raise _usage("vectordb", f"{' and '.join(missing)} not installed in this Python",
+            raise usage("vectordb", f"{' and '.join(missing)} not installed in this Python",
                          "install them with: bash scripts/setup.sh --with-vectordb")
     data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
-    results_dir = Path(opt("--results-dir") or "results").expanduser().resolve()
+    results_dir = common["results_dir"]
     host = port = None
     engine = ENGINE_MILVUS_LITE
     if not embedded:
@@ -246,14 +243,14 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
         search_ef=values["search_ef"] or 64, collection=given["collection"] or DEFAULT_COLLECTION,
         force=bool(given["force"]) or defaults_only, runs=runs, data_dir=data_dir,
         data_dir_given=opt("--data-dir") is not None, results_dir=results_dir, rules_version=version,
-        division=opt("--division"), datasize=datasize_report(num_vectors, dimension, index_type))
+        division=common["division"], datasize=datasize_report(num_vectors, dimension, index_type))
     _check_division(plan)
     if not opt("--what-if"):
         for option, path in (("--data-dir", data_dir), ("--results-dir", results_dir)):
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise _usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
+                raise usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
     if opt("--hosts"):
         plan.warnings.append("--hosts is not used: the query processes run on this host")
     if opt("--run-timeout"):
