@@ -1,4 +1,9 @@
-"""``[mpirun ...] python -m mlps_harness.cluster --data-dir D --results-dir R --output F.json``"""
+"""``[mpirun ...] python -m mlps_harness.cluster --data-dir D --results-dir R [--output F.json]``
+
+Rank 0 prints the document on one stdout line starting with ``MLPS_CLUSTER_JSON `` (mpirun forwards every
+rank's stdout to the launcher, so this works whatever host rank 0 lands on and whatever is shared) and, with
+``--output``, also writes it to that file.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from mlps_harness.cluster.collect import (
+    STDOUT_MARKER,
     compare_with_declared,
     declared_cluster_info,
     gather_cluster_info_mpi,
@@ -23,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
                     "and write one JSON on rank 0. Run it under mpirun with ranks on every host.")
     parser.add_argument("--data-dir", required=True, help="directory the benchmark reads data from")
     parser.add_argument("--results-dir", required=True, help="directory the results are written to")
-    parser.add_argument("--output", required=True, help="JSON file to write (rank 0 only)")
+    parser.add_argument("--output", default=None, help="JSON file to write as well (rank 0 only)")
     parser.add_argument("--client-host-memory-gb", type=float, default=None,
                         help="declared memory per client host in GiB (fallback when MPI is unavailable)")
     parser.add_argument("--num-client-hosts", type=int, default=None,
@@ -56,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"mlps_harness.cluster: error: {option}: expected a positive number, got {value}",
                   file=sys.stderr)
             return 2
-    output = Path(args.output)
-    if output.is_dir():
+    output = Path(args.output) if args.output else None
+    if output is not None and output.is_dir():
         print(f"mlps_harness.cluster: error: --output {output} is a directory; give a file name "
               "such as cluster_info.json", file=sys.stderr)
         return 2
@@ -73,15 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if document is None:  # not rank 0
                 return 0
             compare_with_declared(document, args.client_host_memory_gb, args.num_client_hosts)
-    try:
-        _write_json(output, document)
-    except OSError as error:
-        print(f"mlps_harness.cluster: error: --output {output}: cannot write ({error.strerror})",
-              file=sys.stderr)
-        return 2
+    print(STDOUT_MARKER + json.dumps(document, sort_keys=False), flush=True)
+    if output is not None:
+        try:
+            _write_json(output, document)
+        except OSError as error:
+            print(f"mlps_harness.cluster: error: --output {output}: cannot write ({error.strerror})",
+                  file=sys.stderr)
+            return 2
     for warning in document["warnings"]:
         print(f"mlps_harness.cluster: warning: {warning}", file=sys.stderr)
-    print(f"mlps_harness.cluster: {len(document['hosts'])} host(s), source {document['source']} -> {output}")
+    print(f"mlps_harness.cluster: {len(document['hosts'])} host(s), source {document['source']}"
+          + (f" -> {output}" if output else ""), file=sys.stderr)
     return 0
 
 

@@ -2,8 +2,13 @@
 
 ``python -m mlps_harness.cluster --data-dir D --results-dir R --output F.json``
 is meant to run under ``mpirun`` with one or more ranks per host.  Every rank
-describes its host; rank 0 gathers them with mpi4py, keeps one entry per
-hostname and writes the JSON.  Without MPI the local host is described
+describes its host; rank 0 gathers them with mpi4py and keeps one entry per
+node, a node being what MPI calls one: the ranks of one shared-memory split of
+COMM_WORLD (``Split_type(COMM_TYPE_SHARED)``, as DLIO counts hosts), else the
+boot id plus the hostname.  Two clients with the same hostname (containers,
+cloned images) therefore stay two hosts, with a warning.  Rank 0 prints the
+JSON on one stdout line after :data:`STDOUT_MARKER` (mpirun forwards it to
+the launcher whatever host rank 0 runs on) and writes ``--output`` if given.  Without MPI the local host is described
 (``source: "local"``), or, when ``--client-host-memory-gb`` and
 ``--num-client-hosts`` are given, hosts are built from those declared values
 (``source: "declared"``).  Every fallback adds a warning.
@@ -18,6 +23,8 @@ JSON shape (a plain dict)::
       "hosts": [
         {
           "hostname": "<str>",
+          "node": "<str>",                     # identity: "mpi-shm:<lowest rank>" or "boot:<boot id>:<hostname>"
+          "boot_id": "<str or null>",
           "ranks": [<int>, ...],               # MPI ranks on this host
           "memory_total_bytes": <int>,
           "meminfo_kB": {"MemTotal": <int>, "MemFree": <int>, ...},  # all /proc/meminfo fields
@@ -51,6 +58,30 @@ import psutil
 SOURCE_MPI = "mpi"
 SOURCE_LOCAL = "local"
 SOURCE_DECLARED = "declared"
+STDOUT_MARKER = "MLPS_CLUSTER_JSON "  #: rank 0's stdout line carrying the document
+
+
+def read_boot_id(path: str = "/proc/sys/kernel/random/boot_id") -> str | None:
+    """This kernel's boot id (one per booted machine), or None where /proc does not have it."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def node_key(report: dict) -> str:
+    """The identity of the node a host report comes from: MPI's shared-memory split, else boot id + hostname."""
+    if report.get("node"):
+        return str(report["node"])
+    if report.get("boot_id"):
+        return f"boot:{report['boot_id']}:{report.get('hostname')}"
+    return f"hostname:{report.get('hostname')}"
+
+
+def total_memory_bytes(document: dict) -> int:
+    """Client memory of the whole cluster in bytes: the sum over the document's hosts (one per node)."""
+    return sum(int(h.get("memory_total_bytes") or 0) for h in document.get("hosts") or [] if isinstance(h, dict))
 
 
 def read_meminfo(path: str = "/proc/meminfo") -> dict[str, int]:
@@ -151,6 +182,7 @@ def collect_local_host_info(data_dir: str | os.PathLike, results_dir: str | os.P
     total = psutil.virtual_memory().total
     return {
         "hostname": socket.gethostname(),
+        "boot_id": read_boot_id(),
         "ranks": [],
         "memory_total_bytes": int(total),
         "meminfo_kB": meminfo or {"MemTotal": int(total) // 1024},
@@ -192,12 +224,38 @@ def declared_cluster_info(client_host_memory_gb: float, num_client_hosts: int,
 
 
 def merge_host_reports(reports: Sequence[tuple[int, dict]]) -> list[dict]:
-    """Keep one entry per hostname (lowest rank's report), recording all ranks per host."""
-    by_host: dict[str, dict] = {}
+    """Keep one entry per node (:func:`node_key`; the lowest rank's report), recording all ranks per node."""
+    by_node: dict[str, dict] = {}
     for rank, report in sorted(reports, key=lambda item: item[0]):
-        entry = by_host.setdefault(report["hostname"], dict(report, ranks=[]))
+        entry = by_node.setdefault(node_key(report), dict(report, ranks=[]))
         entry["ranks"].append(rank)
-    return list(by_host.values())
+    return list(by_node.values())
+
+
+def shared_hostname_warnings(hosts: Sequence[dict]) -> list[str]:
+    """A warning per hostname that several nodes share (each node is still counted)."""
+    seen: dict[str, list[dict]] = {}
+    for host in hosts:
+        seen.setdefault(str(host.get("hostname")), []).append(host)
+    return [f"{len(same)} hosts report the same hostname {name!r} (ranks "
+            f"{'; '.join(','.join(map(str, h.get('ranks') or [])) for h in same)}); they are counted as "
+            f"{len(same)} hosts because MPI places them on different nodes, but tools that count hostnames "
+            "(and per-rank files) cannot tell them apart: give each client its own hostname"
+            for name, same in seen.items() if len(same) > 1]
+
+
+def _node_of(comm) -> str | None:
+    """"mpi-shm:<lowest world rank of this rank's shared-memory group>", or None when the comm cannot split."""
+    try:
+        from mpi4py import MPI
+
+        local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    except (ImportError, AttributeError, NotImplementedError):
+        return None
+    try:
+        return f"mpi-shm:{local.allreduce(comm.Get_rank(), op=MPI.MIN)}"
+    finally:
+        local.Free()
 
 
 def gather_cluster_info_mpi(data_dir: str | os.PathLike, results_dir: str | os.PathLike,
@@ -211,11 +269,12 @@ def gather_cluster_info_mpi(data_dir: str | os.PathLike, results_dir: str | os.P
 
         comm = MPI.COMM_WORLD
     report = collect_local_host_info(data_dir, results_dir, source=SOURCE_MPI)
+    report["node"] = _node_of(comm) or node_key(report)
     gathered = comm.gather((comm.Get_rank(), report), root=0)
     if comm.Get_rank() != 0:
         return None
     hosts = merge_host_reports(gathered)
-    warnings = []
+    warnings = shared_hostname_warnings(hosts)
     if comm.Get_size() == 1 and not any(key.startswith(("OMPI_COMM_WORLD", "PMI_", "PMIX_"))
                                         for key in os.environ):
         warnings.append("not started by mpirun: only this host is described")
@@ -236,3 +295,14 @@ def compare_with_declared(document: dict, client_host_memory_gb: float | None,
                 document["warnings"].append(
                     f"{host['hostname']}: measured {measured_gb:.1f} GiB memory but "
                     f"--client-host-memory-gb is {client_host_memory_gb}")
+
+
+def host_count_warning(document: dict, expected: int | None, source: str) -> str | None:
+    """A warning when the collected host count differs from what `source` (e.g. "--hosts", DLIO's num_hosts) says."""
+    collected = len(document.get("hosts") or [])
+    if not expected or document.get("source") != SOURCE_MPI or collected == expected:
+        return None
+    names = ", ".join(sorted({str(h.get("hostname")) for h in document.get("hosts") or []}))
+    return (f"{collected} host(s) collected over MPI ({names}) but {source} says {expected}; the datasize and the "
+            "host-count rules use the collected figure: check that every host in --hosts got a rank "
+            "(as many ranks as hosts at least) and that no two of them are the same machine")

@@ -175,17 +175,18 @@ def build_mpirun_argv(spec: MpiLaunchSpec, command: Sequence[str]) -> list[str]:
 
 
 def _exported_variables(extra: Iterable[str]) -> list[str]:
-    """PATH/PYTHONPATH (when set) plus the extra names, deduplicated, validated."""
+    """PATH/PYTHONPATH and the extra names, each only when set (``NAME=value`` always), deduplicated, validated.
+
+    Open MPI warns on every launch about a ``-x NAME`` that is not set, so such a name is left out."""
     names: list[str] = []
-    for name in DEFAULT_EXPORTED_VARIABLES:
-        if name in os.environ:
-            names.append(name)
-    for entry in extra:
+    for entry in (*DEFAULT_EXPORTED_VARIABLES, *extra):
         name = entry.split("=", 1)[0]
         if not _ENV_NAME_PATTERN.match(name):
             raise LaunchConfigError(
                 f"export variable: {entry!r} is not a valid environment variable name "
                 "(expected NAME or NAME=value with letters, digits and '_')")
+        if "=" not in entry and name not in os.environ:
+            continue
         if entry not in names:
             names.append(entry)
     return names

@@ -69,10 +69,12 @@ def test_run_as_root_flag_follows_euid(monkeypatch):
 def test_exports_path_pythonpath_and_requested_variables(monkeypatch, as_user):
     monkeypatch.setenv("PATH", "/usr/bin")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
-    argv = build_mpirun_argv(MpiLaunchSpec(num_ranks=2, export_variables=["DLIO_X", "OMP_NUM_THREADS=1"]),
-                             ["x"])
+    monkeypatch.setenv("DLIO_X", "1")
+    monkeypatch.delenv("DLIO_UNSET", raising=False)
+    argv = build_mpirun_argv(MpiLaunchSpec(num_ranks=2, export_variables=["DLIO_X", "DLIO_UNSET", "PYTHONPATH",
+                                                                          "OMP_NUM_THREADS=1"]), ["x"])
     exported = [argv[i + 1] for i, part in enumerate(argv) if part == "-x"]
-    assert exported == ["PATH", "PYTHONPATH", "DLIO_X", "OMP_NUM_THREADS=1"]
+    assert exported == ["PATH", "PYTHONPATH", "DLIO_X", "OMP_NUM_THREADS=1"]  # unset names are not forwarded
 
 
 def test_pythonpath_not_exported_when_unset(monkeypatch, as_user):
