@@ -23,7 +23,8 @@ from .config import BenchmarkConfig
 from .models import block_bytes, get_model
 from .procinfo import seconds_since_process_start
 from .tiers import GIB, CpuTier, NvmeTier, OperationAborted, SimulatedGpuTier
-from .workload import OpenLoopGenerator, Phase, Request, make_users
+from .sources import PacedGenerator, ShareGptTurns, TraceGenerator, load_burst_trace, load_sharegpt
+from .workload import OpenLoopGenerator, Phase, Request, make_users, next_request
 
 log = logging.getLogger("kv_cache")
 
@@ -137,8 +138,7 @@ class KVCacheBenchmark:
 
     def _measured_phase(self, users) -> None:
         requests: queue.PriorityQueue[Request] = queue.PriorityQueue()
-        generator = OpenLoopGenerator(users, requests, random.Random(self.seed + 1), self.stop,
-                                      self.config.multi_turn, self.config.max_requests)
+        generator = self._generator(users, requests)
         workers = [threading.Thread(target=self._worker_loop, args=(requests, index),
                                     name=f"kv-worker-{index}", daemon=True)
                    for index in range(min(len(users), MAX_WORKERS))]
@@ -156,6 +156,20 @@ class KVCacheBenchmark:
                     thread.join()
         if self.cache.first_io_at is not None:
             self.time_to_first_io_s = seconds_since_process_start(self.cache.first_io_at)
+
+    def _generator(self, users, requests: queue.PriorityQueue):
+        """The request source: synthetic users, ShareGPT turns or a trace; paced by think time or a rate."""
+        config, rng = self.config, random.Random(self.seed + 1)
+        if config.burst_trace_path is not None:
+            return TraceGenerator(config.trace_rows or load_burst_trace(config.burst_trace_path), requests, rng, self.stop,
+                                  config.trace_speedup, config.replay_cycles, config.max_requests)
+        make = None
+        if config.dataset_path is not None:
+            make = ShareGptTurns(config.conversations or load_sharegpt(config.dataset_path, config.max_conversations), config.multi_turn)
+        if config.request_rate > 0:
+            make = make or (lambda user, r, now: next_request(user, r, config.multi_turn, now))
+            return PacedGenerator(users, requests, rng, self.stop, config.request_rate, make, config.max_requests)
+        return OpenLoopGenerator(users, requests, rng, self.stop, config.multi_turn, config.max_requests, make)
 
     def _worker_loop(self, requests: queue.PriorityQueue, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)

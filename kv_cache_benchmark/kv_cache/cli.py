@@ -14,6 +14,7 @@ from pathlib import Path
 from .config import GENERATION_DELAY_PER_TOKEN_S, BenchmarkConfig
 from .errors import BenchmarkUsageError, StorageUnavailableError
 from .models import DEFAULT_MODEL, MODEL_CONFIGS
+from .sources import load_burst_trace, load_sharegpt
 
 MAX_SIZE_GB = 1024.0 * 1024.0          # 1 PiB: anything larger is a typo
 MAX_USERS = 100_000
@@ -21,11 +22,21 @@ MAX_DURATION_S = 86_400
 SYSTEM_DIRS = ("/", "/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/usr", "/boot", "/lib")
 SYSTEM_TREES = ("/proc/", "/sys/", "/etc/", "/boot/")   # /dev/shm stays allowed
 UNAVAILABLE_FEATURES = {
-    "enable_rag": "--enable-rag", "use_burst_trace": "--use-burst-trace",
-    "dataset_path": "--dataset-path", "enable_autoscaling": "--enable-autoscaling",
+    "enable_rag": "--enable-rag", "enable_autoscaling": "--enable-autoscaling",
     "io_trace_log": "--io-trace-log", "enable_latency_tracing": "--enable-latency-tracing",
-    "validation_trace": "--validation-trace", "xlsx_output": "--xlsx-output", "config": "--config",
+    "validation_trace": "--validation-trace", "xlsx_output": "--xlsx-output",
 }
+#: flags that only tune a feature: refused unless that feature is on (never accepted and ignored)
+DEPENDENT_FLAGS = {
+    "rag_num_docs": ("--rag-num-docs", "--enable-rag, which is not available"),
+    "autoscaler_mode": ("--autoscaler-mode", "--enable-autoscaling, which is not available"),
+    "target_saturation": ("--target-saturation", "--enable-autoscaling, which is not available"),
+    "max_conversations": ("--max-conversations", "--dataset-path"),
+    "burst_trace_path": ("--burst-trace-path", "--use-burst-trace"),
+    "trace_speedup": ("--trace-speedup", "--use-burst-trace"),
+    "replay_cycles": ("--replay-cycles", "--use-burst-trace"),
+}
+DEFAULT_BURST_TRACE = "BurstGPT/data/BurstGPT_1.csv"
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -57,29 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
     add("--disable-multi-turn", action="store_true")
     add("--disable-prefix-caching", action="store_true")
     add("--enable-rag", action="store_true", help="not available")
-    add("--rag-num-docs", type=int, default=10)
+    add("--rag-num-docs", type=int, default=None, help="not available (needs --enable-rag)")
     add("--enable-autoscaling", action="store_true", help="not available")
-    add("--autoscaler-mode", choices=["qos", "capacity"], default="qos")
-    add("--target-saturation", type=float, default=0.8)
-    add("--use-burst-trace", action="store_true", help="not available")
-    add("--burst-trace-path", default="BurstGPT/data/BurstGPT_1.csv")
+    add("--autoscaler-mode", choices=["qos", "capacity"], default=None, help="not available")
+    add("--target-saturation", type=float, default=None, help="not available")
+    add("--use-burst-trace", action="store_true", help="replay a local BurstGPT-format CSV trace")
+    add("--burst-trace-path", default=None, help=f"the trace CSV (default {DEFAULT_BURST_TRACE})")
     add("--validation-trace", default=None, help="not available")
-    add("--dataset-path", default=None, help="not available (ShareGPT)")
-    add("--max-conversations", type=int, default=500)
+    add("--dataset-path", default=None, help="a local ShareGPT-format JSON file: replay its conversations")
+    add("--max-conversations", type=int, default=None, help="conversations read from --dataset-path (default 500)")
     add("--output", default=None, help="result JSON (default benchmark_results_<ts>.json)")
     add("--seed", type=int, default=None)
     add("--max-concurrent-allocs", type=int, default=0)
-    add("--request-rate", type=float, default=0.0, help="ShareGPT pacing: not available")
+    add("--request-rate", type=float, default=0.0, help="requests per second, Poisson arrivals (0 = each user's think time)")
     add("--max-requests", type=int, default=0)
     add("--xlsx-output", default=None, help="not available")
-    add("--config", default=None, help="YAML config: not available")
+    add("--config", default=None, help="YAML file of flag defaults ({num-users: 4, ...}); command-line flags win")
     add("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add("--storage-capacity-gb", type=float, default=0.0)
     add("--precondition", action="store_true")
     add("--precondition-size-gb", type=float, default=0.0)
     add("--precondition-threads", type=int, default=0)
-    add("--trace-speedup", type=float, default=1.0)
-    add("--replay-cycles", type=int, default=0)
+    add("--trace-speedup", type=float, default=None, help="divide trace times by this (default 1)")
+    add("--replay-cycles", type=int, default=None, help="trace replays (default 0 = until the run ends)")
     add("--prefill-only", action="store_true")
     add("--decode-only", action="store_true")
     add("--io-trace-log", default=None, help="not available")
@@ -103,8 +114,12 @@ def _check_cache_dir(raw: str, storage_gb: float) -> Path:
         raise BenchmarkUsageError("--cache-dir", f"{path} is a system directory",
                                   "point --cache-dir at a directory on the storage under test")
     if not path.exists():
-        raise BenchmarkUsageError("--cache-dir", f"{path} does not exist",
-                                  f"create it first (mkdir -p {path}) or pass an existing directory")
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise BenchmarkUsageError("--cache-dir", f"{path} does not exist and cannot be created "
+                                      f"({exc.strerror})", "pass a directory you may create or write") from None
+        print(f"kv-cache.py: created --cache-dir {path}", file=sys.stderr)
     if not path.is_dir():
         raise BenchmarkUsageError("--cache-dir", f"{path} is not a directory",
                                   "pass a directory, not a file")
@@ -131,16 +146,67 @@ def _check_cache_dir(raw: str, storage_gb: float) -> Path:
     return path
 
 
+def config_argv(parser: argparse.ArgumentParser, path: Path) -> list[str]:
+    """A `--config` YAML mapping of flag names (dashes or underscores) to values, as the argv it stands for
+    (placed before the command line, so an explicit flag wins). Unknown keys and bad files are usage errors."""
+    import yaml
+
+    if not path.is_file():
+        raise BenchmarkUsageError("--config", f"{path} does not exist or is not a file", "pass a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BenchmarkUsageError("--config", f"{path} is not valid YAML ({str(exc).splitlines()[0]})",
+                                  "fix the file (a mapping such as `num-users: 4`)") from None
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise BenchmarkUsageError("--config", f"{path} holds a {type(data).__name__}, expected a mapping",
+                                  "write one `flag-name: value` per line")
+    actions = {a.dest: a for a in parser._actions if a.option_strings}
+    out: list[str] = []
+    for key, value in data.items():
+        dest = str(key).lstrip("-").replace("-", "_")
+        action = actions.get(dest)
+        if action is None or dest in ("config", "help"):
+            raise BenchmarkUsageError("--config", f"{path}: unknown key {key!r}",
+                                      "use kv-cache.py flag names without the dashes (run kv-cache.py --help)")
+        flag = action.option_strings[-1]
+        if isinstance(action, argparse._StoreTrueAction):
+            if not isinstance(value, bool):
+                raise BenchmarkUsageError("--config", f"{path}: {key} must be true or false, got {value!r}",
+                                          f"write `{key}: true`")
+            out += [flag] if value else []
+        elif isinstance(value, (dict, list)) or value is None:
+            raise BenchmarkUsageError("--config", f"{path}: {key} must be a single value, got {value!r}",
+                                      f"write `{key}: <value>`")
+        else:
+            out += [flag, str(value).lower() if isinstance(value, bool) else str(value)]
+    return out
+
+
 def parse_config(argv: list[str] | None) -> BenchmarkConfig:
     """Parse and validate ``argv``; raises BenchmarkUsageError on bad input."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config_file = None
+    if args.config:
+        config_file = Path(args.config).expanduser()
+        args = parser.parse_args([*config_argv(parser, config_file), *argv])
     for attr, flag in UNAVAILABLE_FEATURES.items():
         if getattr(args, attr):
             raise BenchmarkUsageError(flag, "this feature is not available in this implementation",
                                       f"remove {flag}; see kv_cache_benchmark/README.md")
-    if args.request_rate:
-        raise BenchmarkUsageError("--request-rate", "only used with ShareGPT replay, "
-                                  "which is not available", "remove --request-rate")
+    enabled = {"--dataset-path": bool(args.dataset_path), "--use-burst-trace": args.use_burst_trace}
+    for attr, (flag, needs) in DEPENDENT_FLAGS.items():
+        if getattr(args, attr) is not None and not enabled.get(needs, False):
+            raise BenchmarkUsageError(flag, f"only used with {needs}", f"remove {flag}")
+    if args.use_burst_trace and (args.dataset_path or args.request_rate):
+        raise BenchmarkUsageError("--use-burst-trace", "the trace sets the arrival times and the request sizes, so "
+                                  "--dataset-path and --request-rate cannot be combined with it",
+                                  "pass either the trace or --dataset-path/--request-rate")
+    _check_range("--request-rate", args.request_rate, 0, 1e6, " req/s")
     if args.model not in MODEL_CONFIGS:
         raise BenchmarkUsageError("--model", f"unknown model {args.model!r}, expected one of "
                                   f"{', '.join(MODEL_CONFIGS)}", "pass one of those names")
@@ -158,10 +224,20 @@ def parse_config(argv: list[str] | None) -> BenchmarkConfig:
     _check_range("--precondition-threads", args.precondition_threads, 0, 256)
     _check_range("--seed", args.seed if args.seed is not None else 0, 0, 2 ** 32 - 1)
     _check_range("--simulated-gpu-bandwidth-gbps", args.simulated_gpu_bandwidth_gbps, 0.001, 1e5)
-    for flag in ("rag_num_docs", "max_conversations", "replay_cycles"):
-        _check_range("--" + flag.replace("_", "-"), getattr(args, flag), 0, 10 ** 9)
-    _check_range("--target-saturation", args.target_saturation, 0, 1)
-    _check_range("--trace-speedup", args.trace_speedup, 1e-6, 1e6)
+    max_conversations = 500 if args.max_conversations is None else args.max_conversations
+    speedup = 1.0 if args.trace_speedup is None else args.trace_speedup
+    cycles = 0 if args.replay_cycles is None else args.replay_cycles
+    _check_range("--max-conversations", max_conversations, 1, 10 ** 9)
+    _check_range("--replay-cycles", cycles, 0, 10 ** 9)
+    _check_range("--trace-speedup", speedup, 1e-6, 1e6)
+    conversations = trace_rows = None
+    dataset_path = trace_path = None
+    if args.dataset_path:
+        dataset_path = Path(args.dataset_path).expanduser()
+        conversations = load_sharegpt(dataset_path, max_conversations)
+    if args.use_burst_trace:
+        trace_path = Path(args.burst_trace_path or DEFAULT_BURST_TRACE).expanduser()
+        trace_rows = load_burst_trace(trace_path)
     cache_dir = (_check_cache_dir(args.cache_dir, args.storage_capacity_gb)
                  if args.cache_dir else None)
     output = Path(args.output) if args.output else None
@@ -180,7 +256,10 @@ def parse_config(argv: list[str] | None) -> BenchmarkConfig:
         precondition_threads=args.precondition_threads, prefill_only=args.prefill_only,
         decode_only=args.decode_only, output=output,
         simulated_gpu_bandwidth_gbps=args.simulated_gpu_bandwidth_gbps,
-        keep_cache_files=args.keep_cache_files, log_level=args.log_level)
+        keep_cache_files=args.keep_cache_files, log_level=args.log_level, request_rate=args.request_rate,
+        dataset_path=dataset_path, max_conversations=max_conversations, burst_trace_path=trace_path,
+        trace_speedup=speedup, replay_cycles=cycles, config_file=config_file, conversations=conversations,
+        trace_rows=trace_rows)
 
 
 def execute(config: BenchmarkConfig) -> dict:

@@ -36,6 +36,22 @@ class BenchmarkConfig:
     simulated_gpu_bandwidth_gbps: float = 64.0
     keep_cache_files: bool = False
     log_level: str = "INFO"
+    request_rate: float = 0.0
+    dataset_path: Path | None = None
+    max_conversations: int = 500
+    burst_trace_path: Path | None = None
+    trace_speedup: float = 1.0
+    replay_cycles: int = 0
+    config_file: Path | None = None
+    conversations: list | None = None     # loaded from dataset_path by the CLI (validated there)
+    trace_rows: list | None = None        # loaded from burst_trace_path by the CLI
+
+    @property
+    def request_source(self) -> str:
+        """synthetic, sharegpt or burst_trace."""
+        if self.burst_trace_path is not None:
+            return "burst_trace"
+        return "sharegpt" if self.dataset_path is not None else "synthetic"
 
     @property
     def generation_delay_per_token_s(self) -> float:

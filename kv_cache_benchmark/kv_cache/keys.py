@@ -19,7 +19,7 @@ RUN_INFO_KEYS = (
     "schema_version", "implementation", "model", "bytes_per_token", "num_users",
     "duration_s", "generation_mode", "performance_profile", "cache_dir",
     "gpu_tier_mode", "tier_capacity_bytes", "time_to_first_io_s", "peak_rss_mb",
-    "precondition_bytes", "storage_integrity_errors", "exit_reason",
+    "precondition_bytes", "storage_integrity_errors", "exit_reason", "request_source",
 )
 
 SUMMARY_KEYS = (

@@ -202,6 +202,13 @@ def build_results(bench: KVCacheBenchmark) -> dict:
         "precondition_bytes": bench.precondition_bytes,
         "storage_integrity_errors": bench.nvme.integrity_errors,
         "exit_reason": "max_requests" if bench.done.is_set() else "duration",
+        "request_source": {"kind": config.request_source, "request_rate": config.request_rate,
+                           "dataset_path": str(config.dataset_path) if config.dataset_path else None,
+                           "conversations": len(config.conversations or []),
+                           "burst_trace_path": str(config.burst_trace_path) if config.burst_trace_path else None,
+                           "trace_rows": len(config.trace_rows or []), "trace_speedup": config.trace_speedup,
+                           "replay_cycles": config.replay_cycles,
+                           "config_file": str(config.config_file) if config.config_file else None},
     }
     return results
 

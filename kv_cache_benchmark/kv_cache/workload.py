@@ -146,8 +146,9 @@ class OpenLoopGenerator(threading.Thread):
 
     def __init__(self, users: list[UserProfile], out: queue.PriorityQueue,
                  rng: random.Random, stop: threading.Event, multi_turn: bool,
-                 request_limit: int = 0) -> None:
+                 request_limit: int = 0, make=None) -> None:
         super().__init__(name="kv-request-generator", daemon=True)
+        self.make = make or (lambda user, rng, now: next_request(user, rng, multi_turn, now))
         self.users = users
         self.out = out
         self.rng = rng
@@ -168,7 +169,7 @@ class OpenLoopGenerator(threading.Thread):
             if wait > 0 and self.stop_event.wait(wait):
                 return
             now = time.perf_counter()
-            self.out.put(next_request(user, self.rng, self.multi_turn, now))
+            self.out.put(self.make(user, self.rng, now))
             self.generated += 1
             if self.request_limit and self.generated >= self.request_limit:
                 return

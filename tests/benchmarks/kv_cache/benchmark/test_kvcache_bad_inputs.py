@@ -20,8 +20,18 @@ BAD_ARGS = [
     (["--tensor-parallel", "4", "--num-gpus", "1"], "--tensor-parallel"),
     (["--prefill-only", "--decode-only"], "--prefill-only"),
     (["--enable-rag"], "--enable-rag"),
-    (["--use-burst-trace"], "--use-burst-trace"),
-    (["--dataset-path", "sharegpt.json"], "--dataset-path"),
+    (["--use-burst-trace"], "--burst-trace-path"),          # the default trace file is not here
+    (["--dataset-path", "sharegpt.json"], "--dataset-path"),  # no such file
+    (["--rag-num-docs", "3"], "--rag-num-docs"),
+    (["--autoscaler-mode", "qos"], "--autoscaler-mode"),
+    (["--target-saturation", "0.5"], "--target-saturation"),
+    (["--max-conversations", "3"], "--max-conversations"),
+    (["--burst-trace-path", "t.csv"], "--burst-trace-path"),
+    (["--trace-speedup", "2"], "--trace-speedup"),
+    (["--replay-cycles", "1"], "--replay-cycles"),
+    (["--request-rate", "-1"], "--request-rate"),
+    (["--config", "missing.yaml"], "--config"),
+    (["--xlsx-output", "x.xlsx"], "--xlsx-output"),
     (["--enable-autoscaling"], "--enable-autoscaling"),
     (["--cache-dir", "/proc"], "--cache-dir"),
     (["--output", "/nonexistent_dir_kv/out.json"], "--output"),
@@ -40,11 +50,20 @@ def test_bad_argument_exits_2_with_message(args, option):
     _assert_clean_usage_error(run_script(args, timeout=30), option)
 
 
-def test_missing_cache_dir(tmp_path):
+def test_missing_cache_dir_is_created_with_a_line_saying_so(tmp_path):
     missing = tmp_path / "does" / "not" / "exist"
-    proc = run_script(["--cache-dir", str(missing)], timeout=30)
+    proc = run_script(["--cache-dir", str(missing), "--output", str(tmp_path / "o.json"), *TINY_RUN,
+                       "--duration", "1", "--gpu-mem-gb", "0", "--cpu-mem-gb", "0"], timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert missing.is_dir() and f"created --cache-dir {missing}" in proc.stderr
+
+
+def test_cache_dir_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_script(["--cache-dir", str(blocker / "sub")], timeout=30)
     _assert_clean_usage_error(proc, "--cache-dir")
-    assert "does not exist" in proc.stderr and not missing.exists()
+    assert "cannot be created" in proc.stderr
 
 
 def test_cache_dir_that_is_a_file(tmp_path):
