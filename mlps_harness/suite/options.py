@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +15,51 @@ if TYPE_CHECKING:
     from mlps_harness.launch import MpiLaunchSpec
 
 GROUP = "mlperf-storage-suites"
+#: upstream v3's environment defaults: an explicit option wins, else the variable, else the option's default
+ENV_DEFAULTS = {
+    "--results-dir": "MLPSTORAGE_RESULTS_DIR",
+    "--data-dir": "MLPSTORAGE_DATA_DIR",
+    "--checkpoint-folder": "MLPSTORAGE_CHECKPOINT_FOLDER",
+    "--orgname": "MLPSTORAGE_ORGNAME",
+    "--systemname": "MLPSTORAGE_SYSTEMNAME",
+}
+SOURCES_KEY = pytest.StashKey[dict]()
+
+
+def default_data_dir() -> Path:
+    """Where a suite keeps its data when neither --data-dir nor $MLPSTORAGE_DATA_DIR is given: below the system's
+    temporary directory (as upstream v2.0's default results dir), never inside the checkout."""
+    return Path(tempfile.gettempdir()) / "mlps-harness" / "data"
+
+
+def apply_env_defaults(config: pytest.Config) -> dict[str, str]:
+    """Fill each option of `ENV_DEFAULTS` not given on the command line from its environment variable and record
+    where every value came from ("command line", "$MLPSTORAGE_...", or "default"); idempotent."""
+    if SOURCES_KEY in config.stash:
+        return config.stash[SOURCES_KEY]
+    sources: dict[str, str] = {}
+    for option, variable in ENV_DEFAULTS.items():
+        try:
+            value = config.getoption(option)
+        except ValueError:      # an option not registered in this session (e.g. a benchmark plugin disabled)
+            continue
+        if value is not None:
+            sources[option] = "command line"
+        elif os.environ.get(variable):
+            setattr(config.option, option.lstrip("-").replace("-", "_"), os.environ[variable])
+            sources[option] = f"${variable}"
+        else:
+            sources[option] = "default"
+    config.stash[SOURCES_KEY] = sources
+    return sources
+
+
+def settings_header(config: pytest.Config) -> str:
+    """One header line: each environment-backed option with its value and source."""
+    sources = apply_env_defaults(config)
+    shown = [f"{option.lstrip('-')}={config.getoption(option) or '-'} ({source})"
+             for option, source in sources.items() if source != "default" or option == "--results-dir"]
+    return "settings: " + ", ".join(shown)
 
 
 def positive_int(text: str) -> int:
@@ -22,6 +70,36 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0 (counts that may be zero, seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (durations and sizes that may be zero)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {text!r}")
     return value
 
 
@@ -47,10 +125,16 @@ def add_suite_options(parser: pytest.Parser) -> None:
     group.addoption("--client-host-memory-gb", type=positive_float, default=None,
                     help="memory per client host in GiB (used when it cannot be measured over MPI)")
     group.addoption("--num-client-hosts", type=positive_int, default=None, help="number of client hosts")
-    group.addoption("--data-dir", default=None, help="dataset directory on the storage under test")
+    group.addoption("--data-dir", default=None, help="dataset directory on the storage under test (default "
+                                                     "$MLPSTORAGE_DATA_DIR, else <tmp>/mlps-harness/data)")
+    group.addoption("--orgname", default=None, help="submitting organisation, recorded with every run and in the "
+                                                    "history (default $MLPSTORAGE_ORGNAME)")
+    group.addoption("--systemname", default=None, help="system under test, recorded with every run and in the "
+                                                       "history (default $MLPSTORAGE_SYSTEMNAME)")
     group.addoption("--params", action="append", default=[], metavar="KEY=VALUE",
                     help="workload override (repeatable; checked against the ruleset's allowed lists)")
-    group.addoption("--loops", type=int, default=5, help="measured runs after the warm-up (default 5)")
+    group.addoption("--loops", type=int, default=5, help="number of measured runs (default 5); training adds one "
+                                                         "warm-up run before them, the other suites have none")
     group.addoption("--what-if", action="store_true", default=False,
                     help="print the datasize and every exact command; run nothing")
     group.addoption("--allow-invalid-params", action="store_true", default=False,
@@ -58,6 +142,13 @@ def add_suite_options(parser: pytest.Parser) -> None:
     group.addoption("--mpi-params", default=None, help="extra mpirun arguments, e.g. '--mca btl tcp,self'")
     group.addoption("--mpi-bin", default="mpirun", choices=("mpirun", "mpiexec"), help="MPI launcher")
     group.addoption("--run-timeout", type=positive_float, default=None, help="seconds after which a launch is stopped")
+    group.addoption("--no-host-check", action="store_true", default=False,
+                    help="skip the pre-launch check that every remote host in --hosts answers mpirun's rsh agent "
+                         "(for launchers that do not use ssh)")
+    group.addoption("--org", default=None, metavar="ORG",
+                    help="submitter: with --system, write runs into the submission tree "
+                         "<results-dir>/<closed|open>/<ORG>/results/<NAME>/ plus systems/<NAME>.yaml")
+    group.addoption("--system", default=None, metavar="NAME", help="system name in the submission tree (with --org)")
 
 
 def parse_params(values: list[str]) -> dict[str, str]:
@@ -84,4 +175,33 @@ def mpi_launch(config: pytest.Config, num_ranks: int) -> tuple[list[str], "MpiLa
         build_mpirun_argv(spec, ["true"])
     except LaunchConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if not opt("--what-if") and not opt("--no-host-check"):
+        check_hosts_or_fail(hosts, spec)
     return hosts, spec
+
+
+def check_hosts_or_fail(hosts: list[str], spec: "MpiLaunchSpec") -> None:
+    """Before anything is launched: every remote host answers mpirun's agent within seconds, else a usage error
+    naming each bad host and the fix. Ctrl-C/SIGTERM during the check ends the session (return code 130)."""
+    import signal
+    import threading
+
+    from mlps_harness.launch.hostcheck import check_hosts
+    from mlps_harness.launch.mpi import _split_mpi_params
+
+    def to_interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, to_interrupt) if main else None
+    try:
+        problems = check_hosts(hosts, _split_mpi_params(spec.mpi_params))
+    except KeyboardInterrupt:
+        pytest.exit("host check interrupted; nothing was run", returncode=130)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+    if problems:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        raise pytest.UsageError(f"--hosts: {len(problems)} host(s) cannot be reached by mpirun, so nothing was "
+                                f"launched:\n{lines}\n(--no-host-check skips this check)")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from mlps_harness.suite.options import non_negative_int, positive_float
+
 
 def add_options(group) -> None:
     """Checkpointing-only suite options (the rest, e.g. --model and --num-processes, are common)."""
     group.addoption("--checkpoint-folder", default=None,
                     help="checkpointing: directory on the storage under test for the checkpoint shards "
                          "(default ./data/checkpoints)")
-    group.addoption("--num-checkpoints-write", type=int, default=None,
+    group.addoption("--num-checkpoints-write", type=non_negative_int, default=None,
                     help="checkpointing: checkpoints to write (default 10)")
-    group.addoption("--num-checkpoints-read", type=int, default=None,
+    group.addoption("--num-checkpoints-read", type=non_negative_int, default=None,
                     help="checkpointing: checkpoints to read back (default 10)")
-    group.addoption("--checkpoint-size-scale", type=float, default=None,
+    group.addoption("--checkpoint-size-scale", type=positive_float, default=None,
                     help="checkpointing: multiply the checkpoint size by this (< 1 makes the run OPEN); the embedded "
                          "default uses a small scale")
     group.addoption("--checkpoint-transfer-size", default=None,
