@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 from mlps_harness.model import Run
+from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, warning
 
 GIB = 1024 ** 3
 
@@ -46,9 +50,12 @@ def filesystems(run: Run) -> dict[str, dict] | None:
 
 def shared_filesystem(run: Run) -> str | None:
     """Where the data dir (or cache dir, checkpoint folder, engine storage) and the results dir share one filesystem:
-    its mount point, or None when they differ. `NotApplicable` when the run did not record filesystems."""
-    from mlps_harness.outcomes import NotApplicable
+    its mount point, or None when they differ. `NotApplicable` when the run did not record filesystems.
 
+    The v3.0 tool's `fs_separation.json` (`same_filesystem`) counts as a record."""
+    same, detail, _ = fs_separation(run)
+    if same is not None:
+        return detail if same else None
     fs = filesystems(run)
     if not fs or not isinstance(fs.get("data_dir"), dict) or not isinstance(fs.get("results_dir"), dict):
         raise NotApplicable("filesystem information not recorded")
@@ -57,3 +64,61 @@ def shared_filesystem(run: Run) -> str | None:
     if data.get(key) is not None and data.get(key) == results.get(key):
         return str(data.get("mount_point") or data.get("device"))
     return None
+
+
+FS_SEPARATION = "fs_separation.json"   #: the v3.0 tool's probe: are the data (or checkpoint) and results dirs apart?
+
+
+def fs_separation(run: Run) -> tuple[bool | None, str, str]:
+    """(same_filesystem, detail, file) from the run's `fs_separation.json`; same_filesystem is None when the file is
+    absent or does not hold a boolean `same_filesystem` (detail says which)."""
+    from mlps_harness.loader.safe_io import read_json
+
+    shown = f"{run.run_id}/{FS_SEPARATION}"
+    if FS_SEPARATION not in run.file_names():
+        return None, f"no {FS_SEPARATION}", shown
+    data, problem = read_json(os.path.join(run.ref.path, FS_SEPARATION), shown)
+    if problem is not None or not isinstance(data, dict) or not isinstance(data.get("same_filesystem"), bool):
+        return None, f"{shown} is unreadable or records no boolean same_filesystem", shown
+    method = data.get("method") or "unknown method"
+    paths = f"{data.get('data_or_chkpt_realpath') or data.get('data_or_chkpt_path')} vs " \
+            f"{data.get('results_realpath') or data.get('results_path')}"
+    return data["same_filesystem"], f"{paths}, probed by {method}", shown
+
+
+def separation_evidence(run: Run) -> tuple[bool, str, str] | None:
+    """(same filesystem?, detail, source) from fs_separation.json, else our cluster information; None if neither."""
+    same, detail, shown = fs_separation(run)
+    if same is not None:
+        return same, detail, shown
+    fs = filesystems(run)
+    if fs and isinstance(fs.get("data_dir"), dict) and isinstance(fs.get("results_dir"), dict):
+        data, results = fs["data_dir"], fs["results_dir"]
+        key = "st_dev" if data.get("st_dev") is not None else "device"
+        same_dev = data.get(key) is not None and data.get(key) == results.get(key)
+        where = str(data.get("mount_point") or data.get("device"))
+        return same_dev, (f"both on {where}" if same_dev else f"{where} vs {results.get('mount_point')}"), \
+            f"{run.run_id}/{run.metadata_file} cluster_information"
+    return None
+
+
+def fs_separation_findings(run: Run, missing: str, subject: str) -> Iterator[Finding]:
+    """3.4.2 / 4.4.2: `subject` and the results dir on different filesystems. Without evidence: a reviewer's
+    warning (`missing == "warning"`, the v3.0 round) or not applicable."""
+    evidence = separation_evidence(run)
+    if evidence is None:
+        if missing != "warning":
+            raise NotApplicable("filesystem information not recorded")
+        yield warning(f"no filesystem-separation evidence: {FS_SEPARATION} is missing and no filesystems were "
+                      "recorded", parameter=FS_SEPARATION, expected="present", actual="absent",
+                      file=f"{run.run_id}/{FS_SEPARATION}",
+                      fix="run with a tool version that writes fs_separation.json, or document the mounts")
+        return
+    same, detail, source = evidence
+    if same:
+        yield invalid(f"{subject} and the results dir share one filesystem ({detail})", parameter=subject,
+                      expected="different filesystems", actual=detail, file=source,
+                      fix=f"put {subject} on the storage under test and the results on another filesystem")
+    else:
+        yield closed(f"{subject} and the results dir are on different filesystems ({detail})", parameter=subject,
+                     actual=detail, file=source)

@@ -60,17 +60,49 @@ def workload_record(run: Run) -> WorkloadRecord | None:
     return doc if isinstance(doc, WorkloadRecord) else None
 
 
+def _param_int(run: Run, key: str) -> int | None:
+    value = run.params.get(key)
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
 def checkpoint_counts(run: Run) -> tuple[int | None, int | None]:
-    """(writes, reads) of one invocation: resolved config, our workload record, then metadata args."""
+    """(writes, reads) of one invocation: resolved config, our workload record, metadata args, then the overrides
+    (metadata params or `dlio_config/overrides.yaml`, where v3.0 split invocations record them)."""
     record, wl = workload_record(run), run.workload
     args = run.metadata.args if run.metadata else None
     writes = next((v for v in (wl.num_checkpoints_write if wl else None,
                                record.num_checkpoints_write if record else None,
-                               args.num_checkpoints_write if args else None) if v is not None), None)
+                               args.num_checkpoints_write if args else None,
+                               _param_int(run, "checkpoint.num_checkpoints_write")) if v is not None), None)
     reads = next((v for v in (wl.num_checkpoints_read if wl else None,
                               record.num_checkpoints_read if record else None,
-                              args.num_checkpoints_read if args else None) if v is not None), None)
+                              args.num_checkpoints_read if args else None,
+                              _param_int(run, "checkpoint.num_checkpoints_read")) if v is not None), None)
     return writes, reads
+
+
+def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as dotted keys -> leaf values."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def same_value(value: Any, reference: Any) -> bool:
+    """Equal as DLIO/hydra render them: booleans case-insensitively ("True"/true), numbers numerically."""
+    if isinstance(reference, bool):
+        return str(value).lower() == str(reference).lower()
+    try:
+        return float(value) == float(reference)
+    except (TypeError, ValueError):
+        return str(value) == str(reference)
 
 
 def checkpoint_mode(run: Run) -> str | None:

@@ -7,17 +7,20 @@ Every rule reads both our checkpoint workload's results and upstream DLIO-branch
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from mlps_harness.benchmarks.checkpointing.documents import (
     checkpoint_counts,
     checkpoint_mode,
+    flatten,
+    same_value,
     size_scale,
     workload_record,
 )
 from mlps_harness.benchmarks.checkpointing.ruleset import CheckpointRules, ModelValues, checkpoint_rules
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
-from mlps_harness.rules.evidence import host_count, shared_filesystem
+from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.rules.evidence import fs_separation_findings, host_count
 from mlps_harness.rules.registry import rule
 
 C = "checkpointing"
@@ -71,9 +74,9 @@ def model_known(run: Run) -> Iterator[Finding]:
 
 @rule("4.6.1", "closed-process-count", benchmark=C)
 def closed_process_count(run: Run) -> Iterator[Finding]:
-    """CLOSED runs use the model's CLOSED process count (8/64/512/1024), or 8 in subset mode."""
+    """CLOSED runs use the model's CLOSED process count (8/64/512/1024), or 8 in subset mode where allowed."""
     rs, model = _model(run)
-    procs, subset = _procs(run), _subset(run)
+    procs, subset = _procs(run), _subset(run) and run.ref.model in rs.subset_models
     want = rs.subset_num_processes if subset else model.closed_num_processes
     mode = "subset mode" if subset else "default mode"
     if procs == want:
@@ -93,7 +96,7 @@ def open_process_count(run: Run) -> Iterator[Finding]:
     procs = _procs(run)
     unit = rs.open_unit(model)
     what = "TP x PP" if rs.open_process_unit == "tp_pp" else "GPUs per data-parallel instance"
-    if _subset(run) and procs == rs.subset_num_processes:
+    if _subset(run) and run.ref.model in rs.subset_models and procs == rs.subset_num_processes:
         return
     if procs < unit or procs % unit:
         yield invalid(f"{procs} processes is not a positive multiple of {what} = {unit} for {run.ref.model}",
@@ -103,7 +106,10 @@ def open_process_count(run: Run) -> Iterator[Finding]:
 
 @rule("4.3.5", "subset-mode", benchmark=C)
 def subset_mode(run: Run) -> Iterator[Finding]:
-    """Subset mode runs exactly 8 processes, and only for the models this ruleset allows it for."""
+    """Subset mode runs exactly 8 processes, and only for the models this ruleset allows it for (else not CLOSED).
+
+    Upstream checks 4.3.5 for CLOSED runs only, and the tool labels every run below the CLOSED count "subset", so a
+    violation denies CLOSED (OPEN); whether the process count is valid at all is 4.6.4's call."""
     rs, _ = _model(run)
     mode = checkpoint_mode(run)
     if mode in (None, "", "default"):
@@ -114,28 +120,62 @@ def subset_mode(run: Run) -> Iterator[Finding]:
         return
     procs = _procs(run)
     if procs != rs.subset_num_processes:
-        yield invalid(f"subset mode with {procs} processes", parameter="num_processes",
-                      expected=str(rs.subset_num_processes), actual=str(procs),
-                      fix=f"subset runs use exactly {rs.subset_num_processes} processes")
+        yield open_(f"subset mode with {procs} processes is not a CLOSED subset run", parameter="num_processes",
+                    expected=str(rs.subset_num_processes), actual=str(procs),
+                    fix=f"CLOSED subset runs use exactly {rs.subset_num_processes} processes; other counts are OPEN")
     if run.ref.model not in rs.subset_models:
-        yield invalid(f"subset mode is not allowed for {run.ref.model} in {run.rules_version}",
-                      parameter="checkpoint.mode", expected=f"subset only for {', '.join(rs.subset_models)}",
-                      actual="subset", fix="run the model's full CLOSED process count")
+        yield open_(f"subset mode is not a CLOSED configuration for {run.ref.model} in {run.rules_version}",
+                    parameter="checkpoint.mode", expected=f"subset only for {', '.join(rs.subset_models)}",
+                    actual="subset", fix="run the model's full CLOSED process count for CLOSED")
     else:
         yield closed(f"subset mode allowed for {run.ref.model}", parameter="checkpoint.mode", actual="subset")
 
 
 @rule("4.6.3", "allowed-params", benchmark=C)
 def allowed_params(run: Run) -> Iterator[Finding]:
-    """Only the checkpoint folder (and the keys the tool injects) may be overridden; anything else is INVALID."""
+    """Only the checkpoint folder (and the keys the tool injects) may be overridden; anything else is INVALID.
+
+    `workflow.*` overrides are not exempt (unlike training): a checkpointing run must keep the reference workflow."""
     rs = checkpoint_rules(run.rules_version)
     for key, value in sorted(run.params.items()):
-        if key.startswith("workflow.") or key in rs.closed_params or key in rs.injected_params:
+        if key in rs.closed_params or key in rs.injected_params:
             yield closed(f"{key} may be changed in CLOSED", parameter=key, actual=value, file=run.params_file)
         else:
             yield invalid(f"{key!r} may not be changed for checkpointing", parameter=key, actual=value,
                           expected="reference value", file=run.params_file,
                           fix=f"remove the override {key}={value}; only {', '.join(rs.closed_params)} may change")
+
+
+@rule("4.6.3", "reference-config", benchmark=C)
+def reference_config(run: Run) -> Iterator[Finding]:
+    """The resolved workload config equals the model's reference workload YAML in every key it records.
+
+    Only `checkpoint.checkpoint_folder` is free; counts and subset keys are judged by 4.7.1 / H4.10 / 4.3.5. A key
+    the reference does not have is INVALID; a different pause between checkpoints is OPEN (every checkpoint is
+    still measured on its own), any other difference INVALID."""
+    rs = checkpoint_rules(run.rules_version)
+    reference = rs.reference_config.get(run.ref.model or "")
+    if not reference:
+        raise NotApplicable(f"no reference workload for {run.ref.model!r}")
+    if run.workload_raw is None:
+        raise NotApplicable("no resolved config (dlio_config/config.yaml)")
+    shown = f"{run.run_id}/dlio_config/config.yaml"
+    checked = 0
+    for key, value in sorted(flatten(run.workload_raw).items()):
+        if any(key == free or (free.endswith(".") and key.startswith(free)) for free in rs.reference_free_keys):
+            continue
+        if key not in reference:
+            yield invalid(f"{key} is not a key of the reference {run.ref.model} workload", parameter=key,
+                          actual=str(value), expected="absent", file=shown,
+                          fix=f"run the reference workload; remove {key}")
+        elif not same_value(value, reference[key]):
+            make = open_ if key == "checkpoint.time_between_checkpoints" else invalid
+            yield make(f"{key} differs from the reference {run.ref.model} workload", parameter=key,
+                       expected=str(reference[key]), actual=str(value), file=shown,
+                       fix=f"run the reference workload ({key}={reference[key]}); only the checkpoint folder may change")
+        else:
+            checked += 1
+    yield closed(f"{checked} recorded key(s) equal the reference {run.ref.model} workload", parameter="config.yaml")
 
 
 @rule("H4.2", "checkpoint-size", benchmark=C)
@@ -193,9 +233,56 @@ def _host_split(run: Run, model: ModelValues, procs: int) -> list[float]:
     return per_host
 
 
+def _drop_methods(run: Run, rs: CheckpointRules, reads: int) -> list[str] | None:
+    """The cache-drop methods our workload recorded before every read, or None when not every read has one."""
+    record = workload_record(run)
+    methods = (record.cache_drop_methods_per_load or []) if record else []
+    if len(methods) >= reads and all(m in rs.cache_drop_methods for m in methods):
+        return sorted(set(methods))
+    return None
+
+
+def _clear_cache_per_node(run: Run, rs: CheckpointRules, writes: int, reads: int) -> Iterator[Finding]:
+    """Rules.md v3.0 4.3.1: clear unless the data per node is more than 3x the memory per node (#669: sums only)."""
+    assert run.summary is not None
+    size = run.summary.metric.checkpoint_size_GB
+    if not size:
+        raise NotApplicable("checkpoint_size_GB not recorded (the checkpoint-size rule reports it)")
+    memory = run.summary.host_memory_GB or []
+    hosts = run.summary.num_hosts or len(memory)
+    data, mem, factor = size / hosts, sum(memory) / hosts, rs.clear_cache_factor
+    figures = f"{data:.4g} GiB of checkpoint data per node, {mem:.4g} GiB of memory per node ({hosts} node(s))"
+    shown = f"{run.run_id}/summary.json"
+    if data > factor * mem:
+        yield closed(f"{figures}: more than {factor:g}x, reads cannot be served from page cache",
+                     parameter="checkpoint data per node", actual=f"{data:.4g} GiB")
+        return
+    methods = _drop_methods(run, rs, reads)
+    if methods:
+        yield closed(f"{figures}; the page cache was dropped before every read ({', '.join(methods)})",
+                     parameter="cache_drop_method", actual=", ".join(methods))
+    elif not writes:
+        yield warning(f"{figures}: not more than {factor:g}x, so the page cache must be flushed between the write "
+                      "and the read invocation; this read invocation cannot show it (the v3.0 round's 4.3.1 "
+                      "advisory)", parameter="checkpoint data per node", expected=f"> {factor * mem:.4g} GiB",
+                      actual=f"{data:.4g} GiB", file=shown,
+                      fix="flush the page cache on every client between the write and the read invocation")
+    else:
+        yield invalid(f"{figures}: not more than {factor:g}x, and this invocation writes and reads with no cache "
+                      "drop recorded, so reads may come from page cache (Rules.md 4.3.1: the cache needs to be "
+                      "cleared; stricter than the v3.0 round's advisory, which could not see a combined run's reads)",
+                      parameter="cache_drop_method", expected=" or ".join(rs.cache_drop_methods),
+                      actual="not recorded", file=shown,
+                      fix="write and read in two invocations with the cache flushed in between, or write more than "
+                          f"{factor:g}x the node memory per node")
+
+
 @rule("4.3.1", "clear-cache", benchmark=C)
 def clear_cache(run: Run) -> Iterator[Finding]:
-    """Reads cannot come from page cache: a host with more than 3x its checkpoint data in memory must drop it."""
+    """Reads cannot come from page cache: the cache is cleared before reads unless the data outgrows memory.
+
+    v3.0 (Rules.md): needed unless data per node > 3 x memory per node. v2.0 (review-era checker [R2]): needed when
+    a host's memory > 3 x its checkpoint data (the factor on the other side; kept for v2.0 fidelity)."""
     rs, model = _model(run)
     procs = _procs(run)
     if run.summary is None or not run.summary.host_memory_GB:
@@ -203,6 +290,9 @@ def clear_cache(run: Run) -> Iterator[Finding]:
     writes, reads = checkpoint_counts(run)
     if not reads:
         yield closed("no reads in this invocation: nothing can come from cache", parameter="num_checkpoints_read")
+        return
+    if rs.clear_cache_rule == "data_over_memory":
+        yield from _clear_cache_per_node(run, rs, writes or 0, reads)
         return
     memory, per_host = run.summary.host_memory_GB, _host_split(run, model, procs)
     needing = [h for h, mem in enumerate(memory) if mem > rs.clear_cache_factor * per_host[h]]
@@ -216,13 +306,13 @@ def clear_cache(run: Run) -> Iterator[Finding]:
                      parameter="checkpoint data per host", actual=f"{max(per_host):.3g} GiB")
         return
     record = workload_record(run)
-    methods = (record.cache_drop_methods_per_load or []) if record else []
+    methods = _drop_methods(run, rs, reads)
     h = needing[0]
     detail = (f"host {h} has {memory[h]:.1f} GiB memory > {rs.clear_cache_factor:g} x {per_host[h]:.3g} GiB "
               "of checkpoint data")
-    if len(methods) >= reads and all(m in rs.cache_drop_methods for m in methods):
-        yield closed(f"{detail}; the page cache was dropped before every read ({', '.join(sorted(set(methods)))})",
-                     parameter="cache_drop_method", actual=", ".join(sorted(set(methods))))
+    if methods:
+        yield closed(f"{detail}; the page cache was dropped before every read ({', '.join(methods)})",
+                     parameter="cache_drop_method", actual=", ".join(methods))
     else:
         yield invalid(f"{detail}, and nothing records that the page cache was dropped before the reads",
                       parameter="cache_drop_method", expected=" or ".join(rs.cache_drop_methods),
@@ -234,7 +324,10 @@ def clear_cache(run: Run) -> Iterator[Finding]:
 
 @rule("4.3.4", "accelerator-memory", benchmark=C, versions=("v3.0",))
 def accelerator_memory(run: Run) -> Iterator[Finding]:
-    """The simulated accelerators can hold the checkpoint: accelerators x memory (Table 3) >= checkpoint size."""
+    """The simulated accelerators can hold the checkpoint: accelerators x memory (Table 3) >= the size written.
+
+    The size is the checkpoint the run represents (checkpoint_size_GB / size_scale). v3.0 checkpointing results
+    record no accelerator; then the round's 80 GB (h100) is assumed, and a warning says so."""
     rs, model = _model(run)
     procs = _procs(run)
     accel = run.accelerator or rs.default_accelerator
@@ -243,13 +336,20 @@ def accelerator_memory(run: Run) -> Iterator[Finding]:
         yield invalid(f"unknown accelerator {accel!r}", parameter="accelerator_type",
                       expected=", ".join(rs.accelerator_memory_GB), actual=accel, fix="use a Table 3 accelerator")
         return
-    note = "" if run.accelerator else f" (no accelerator recorded: assuming {accel})"
-    if procs * memory < model.full_GB:
-        yield invalid(f"{procs} x {memory:g} GB of {accel} memory cannot hold {run.ref.model}'s {model.full_GB:g} GB "
-                      f"checkpoint{note}", parameter="num_processes", expected=f">= {model.full_GB:g} GB",
+    written = run.summary.metric.checkpoint_size_GB if run.summary else None
+    size = written / size_scale(run) if written else model.expected_GB(procs, _subset(run))
+    source = "checkpoint_size_GB" if written else "the model table (checkpoint_size_GB not recorded)"
+    if not run.accelerator:
+        yield warning(f"no accelerator type recorded: assuming {accel} ({memory:g} GB), as the v3.0 round did",
+                      parameter="accelerator_type", expected=", ".join(rs.accelerator_memory_GB), actual="absent",
+                      file=f"{run.run_id}/{run.metadata_file}" if run.metadata_file else run.run_id,
+                      fix="run with --accelerator-type so 4.3.4 judges the real accelerator")
+    if procs * memory < size:
+        yield invalid(f"{procs} x {memory:g} GB of {accel} memory cannot hold the {size:.6g} GB checkpoint "
+                      f"({source})", parameter="num_processes", expected=f">= {size:.6g} GB",
                       actual=f"{procs * memory:g} GB", fix="run more processes (the model's CLOSED count)")
     else:
-        yield closed(f"{procs} x {memory:g} GB >= {model.full_GB:g} GB{note}", parameter="num_processes")
+        yield closed(f"{procs} x {memory:g} GB >= {size:.6g} GB ({source})", parameter="num_processes")
 
 
 @rule("4.6.2", "accelerators-per-host", benchmark=C, versions=("v3.0",))
@@ -281,14 +381,14 @@ def folder_separate(run: Run) -> Iterator[Finding]:
         yield invalid("the checkpoint folder lives inside the results dir", parameter="checkpoint_folder",
                       actual=args.checkpoint_folder, expected=f"outside {args.results_dir}",
                       fix="put the checkpoint folder on the storage under test, away from the results dir")
+    elif results.startswith(folder + "/"):
+        yield invalid("the results dir lives inside the checkpoint folder", parameter="results_dir",
+                      actual=args.results_dir, expected=f"outside {args.checkpoint_folder}",
+                      fix="keep the results away from the storage under test")
 
 
 @rule("4.4.2", "separate-filesystems", benchmark=C)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
-    """The checkpoint folder and the results dir are on different filesystems (when recorded)."""
-    shared = shared_filesystem(run)
-    if shared is not None:
-        yield invalid("the checkpoint folder and the results dir share one filesystem", parameter="checkpoint_folder",
-                      expected="different filesystems",
-                      actual=f"both on {shared}",
-                      fix="put the checkpoint folder on the storage under test and the results on another filesystem")
+    """The checkpoint folder and the results dir are on different filesystems (fs_separation.json or our record)."""
+    rs = checkpoint_rules(run.rules_version)
+    yield from fs_separation_findings(run, rs.fs_evidence_missing, "the checkpoint folder")

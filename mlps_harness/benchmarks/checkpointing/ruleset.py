@@ -3,7 +3,7 @@ maths the rules use, and the typed `workload` block our checkpoint workload adds
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -66,9 +66,23 @@ class CheckpointRules(BaseModel):
     counts_mismatch: Literal["OPEN", "INVALID"]
     size_tolerance: float
     clear_cache_factor: float
+    #: 4.3.1 direction: "memory_over_data" (review-era v2.0 checker: clear when a host's memory > factor x its
+    #: data) or "data_over_memory" (Rules.md v3.0: clear unless data per node > factor x memory per node)
+    clear_cache_rule: Literal["memory_over_data", "data_over_memory"] = "memory_over_data"
     cache_drop_methods: list[str]
-    max_invocations: int
+    #: 4.7.1: most invocations of a group (None = any split of the writes and reads, v2.0)
+    max_invocations: int | None
+    #: 4.7.1: what more invocations than `max_invocations` make the group
+    invocation_overflow: Literal["OPEN", "INVALID"] = "INVALID"
     max_phase_gap_seconds: float | None
+    #: 4.7.1 / 2.1.24 timing (gap too long, negative gap): INVALID, or a reviewer's warning (the v3.0 round)
+    gap_outcome: Literal["warning", "INVALID"] = "INVALID"
+    #: 3.4.2/4.4.2-style evidence: a run without filesystem-separation evidence is a warning, or not applicable
+    fs_evidence_missing: Literal["warning", "not_applicable"] = "not_applicable"
+    #: 4.6.3: the reference workload YAML's fixed keys per model (dotted key -> value)
+    reference_config: dict[str, dict[str, Any]] = {}
+    #: 4.6.3: keys of the resolved config that may differ from the reference (free, or judged by another rule)
+    reference_free_keys: list[str] = []
     accelerator_memory_GB: dict[str, float]
     default_accelerator: str
     min_accelerators_per_host: int | None

@@ -51,11 +51,14 @@ def test_open_process_count(tmp_path: Path, version: str, model: str, procs: int
 
 
 @pytest.mark.parametrize("version, model, procs, want", [
-    ("v2.0", "llama3-8b", 8, "INVALID"),      # v2.0: subset NOT allowed for 8B
+    ("v2.0", "llama3-8b", 8, "OPEN"),         # v2.0: subset is not a CLOSED configuration for 8B
     ("v2.0", "llama3-70b", 8, "CLOSED"),
-    ("v3.0", "llama3-8b", 8, "CLOSED"),       # v3.0 Rules.md: subset ONLY for 8B
-    ("v3.0", "llama3-70b", 8, "INVALID"),
-    ("v2.0", "llama3-405b", 16, "INVALID"),   # subset needs exactly 8 processes
+    ("v2.0", "llama3-405b", 8, "CLOSED"),
+    ("v3.0", "llama3-8b", 8, "CLOSED"),       # v3.0 (the round, #841): subset ONLY for 8B
+    ("v3.0", "llama3-70b", 8, "OPEN"),        # a violation denies CLOSED only: upstream checks 4.3.5 for CLOSED
+    ("v3.0", "llama3-70b", 16, "OPEN"),       # the tool labels every OPEN scale-down "subset"
+    ("v3.0", "llama3-405b", 256, "OPEN"),
+    ("v2.0", "llama3-405b", 16, "OPEN"),      # subset needs exactly 8 processes for CLOSED
 ])
 def test_subset_mode(tmp_path: Path, version: str, model: str, procs: int, want: str) -> None:
     write_run(tmp_path, model=model, procs=procs, mode="subset")
@@ -153,8 +156,11 @@ def test_accelerator_memory_v3_only(tmp_path: Path) -> None:
     write_run(tmp_path / "a")
     assert division(tmp_path / "a", "4.3.4", "v3.0") == "CLOSED"
     assert division(tmp_path / "a", "4.3.4", "v2.0") == "N/A"
-    write_run(tmp_path / "b", model="llama3-70b", procs=8, mode="subset", size_GB=911 / 8)
+    write_run(tmp_path / "b", model="llama3-70b", procs=16, size_GB=911 / 8)    # 16 x 80 = 1280 GB >= 113.9 GB
     res = result(tmp_path / "b", "4.3.4", version="v3.0")
+    assert res.division.value == "CLOSED" and res.warnings()[0].parameter == "accelerator_type"   # h100 assumed
+    write_run(tmp_path / "d", model="llama3-70b", procs=8, size_GB=911.0)
+    res = result(tmp_path / "d", "4.3.4", version="v3.0")
     assert res.division.value == "INVALID" and "640 GB" in res.problems()[0].actual
     write_run(tmp_path / "c", model="llama3-70b", procs=8, mode="subset", size_GB=911 / 8, accelerator="mi355")
     assert division(tmp_path / "c", "4.3.4", "v3.0") == "CLOSED"      # 8 x 288 GB >= 911 GB
