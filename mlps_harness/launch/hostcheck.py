@@ -94,7 +94,8 @@ def _diagnose(host: str, agent: list[str], returncode: int | None, stderr: str, 
         return HostProblem(host, f"rejected a login without password ({text})",
                            "set up passwordless ssh to that host (ssh-copy-id) and accept its host key")
     if "No route to host" in stderr or "Network is unreachable" in stderr or "timed out" in stderr:
-        return HostProblem(host, f"cannot be reached ({text})", "check the network path to it, or remove it from --hosts")
+        return HostProblem(host, f"cannot be reached ({text})",
+                           "check the network path to it, or remove it from --hosts")
     return HostProblem(host, f"'{shown} {host} true' exited {returncode}" + (f" ({text})" if text else ""),
                        "make that command succeed without a password prompt, then run again")
 

@@ -22,6 +22,7 @@ from mlps_harness.cluster.collect import (
     local_cluster_info,
 )
 from mlps_harness.launch import MpiLaunchSpec, RunResult, build_mpirun_argv, parse_hosts, run_process
+from mlps_harness.suite.submission import write_system_skeleton
 
 #: Open MPI lines that say nothing about why a collection failed.
 _NOISE = ("-----", "Primary job  terminated", "mpirun detected", "mpirun noticed", "Process name:", "Exit code:")
@@ -32,12 +33,16 @@ def collect_cluster(spec: MpiLaunchSpec, data_dir: Path, results_dir: Path, *, m
                     warn: Callable[[str], None] | None = None) -> dict:
     """Run `python -m mlps_harness.cluster` under mpirun; fall back to declared or local values with a warning,
     each warning also passed to `warn` (the suites show them live). A collected host count that differs from
-    --hosts is a warning too. Interrupted: `pytest.exit` (return code 130)."""
+    --hosts is a warning too. When `results_dir` is a submission run root (--org/--system), the
+    systems/<NAME>.yaml skeleton is written from the document. Interrupted: `pytest.exit` (return code 130)."""
     info = _collect(spec, data_dir, results_dir, memory_gb, num_hosts, timeout)
     listed = len({name for name, _ in parse_hosts(spec.hosts)})
     mismatch = host_count_warning(info, listed, "--hosts")
     if mismatch:
         info.setdefault("warnings", []).append(mismatch)
+    skeleton = write_system_skeleton(results_dir, info)
+    if skeleton is not None and warn is not None:
+        warn(f"system description: {skeleton} (a skeleton from this cluster unless it existed; complete it)")
     if warn is not None:
         for warning in info.get("warnings", []):
             warn(f"WARNING: {warning}")

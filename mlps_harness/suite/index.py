@@ -13,6 +13,9 @@ class SuiteIndex(ResultsIndex):
     """A `ResultsIndex` restricted to some run directories, with slot aliases for planned targets."""
 
     def __init__(self, root: Path, run_dirs: dict[str, Path], rules_version: str = "auto"):
+        from mlps_harness.suite.submission import results_root
+
+        root = results_root(root)  # a run root inside a submission tree: discover from the tree's top
         full = discover(root)
         wanted = {str(p.resolve()): slot for slot, p in run_dirs.items()}
         refs = [r for r in full.runs if str(Path(r.path).resolve()) in wanted]

@@ -21,10 +21,15 @@ PLAN_KEY = pytest.StashKey[TrainingPlan]()
 
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/training")
-    plan = config.stash[PLAN_KEY] = build_plan(config)
+    plan = config.stash[PLAN_KEY] = build_plan(config, collect=_collector)
     problem = dataset_space_problem(plan)
     if problem:
         plan.warnings.append(problem)
+
+
+def _collector(mpi, data_dir, results_dir, memory_gb, num_hosts) -> dict:
+    """Cluster information, gathered over MPI before the datasize is computed (its warnings join the plan's)."""
+    return collect_cluster(mpi, data_dir, results_dir, memory_gb=memory_gb, num_hosts=num_hosts)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -33,7 +38,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"training: {plan.model} on {plan.num_processes} x {plan.accelerator}, hosts {','.join(plan.hosts)}, "
              f"rules {plan.rules_version}{' (embedded default)' if plan.embedded else ''}",
              f"datasize: {size.explain()}; {size.total_disk_bytes / 1024 ** 3:.1f} GiB "
-             f"(memory {plan.memory_gb_per_host:.1f} GiB x {plan.num_client_hosts} host(s), {plan.memory_source})",
+             f"(memory {size.total_memory_bytes / 1024 ** 3:.1f} GiB over {plan.num_client_hosts} host(s), "
+             f"{plan.memory_source})",
              *(f"warning: {w}" for w in plan.warnings)]
     if config.getoption("--what-if"):
         lines.append("what-if: these commands would run (nothing is executed):")
@@ -71,13 +77,12 @@ def training_plan(pytestconfig: pytest.Config) -> TrainingPlan:
 
 
 @pytest.fixture(scope="session")
-def cluster_info(pytestconfig: pytest.Config, training_plan: TrainingPlan) -> dict:
-    """Hosts, memory, CPUs and filesystems of data and results dirs, gathered once per session over MPI."""
-    plan = training_plan
-    declared = plan.memory_gb_per_host if plan.memory_source.startswith("declared") else None
-    return collect_cluster(plan.mpi, plan.data_dir, plan.results_dir, memory_gb=declared,
-                           num_hosts=plan.num_client_hosts if declared else None,
-                           warn=live_writer(pytestconfig, "cluster"))
+def cluster_info(training_plan: TrainingPlan) -> dict:
+    """Hosts, memory, CPUs and filesystems of data and results dirs, gathered over MPI when the plan was made
+    (the same document the datasize was computed from)."""
+    if training_plan.cluster is None:
+        pytest.skip("no cluster information under --what-if")
+    return training_plan.cluster
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ def rank_figures(result: dict[str, Any]) -> dict[str, Any]:
         "cpu_entries": int(stats.get("cpu_entries", 0)),
         "requests_completed": int(result.get("requests_completed", 0)),
         "seed": result.get("seed"),
+        "hostname": result.get("hostname"),
         "model": info.get("model"),
         "num_users": info.get("num_users"),
         "duration_s": info.get("duration_s"),

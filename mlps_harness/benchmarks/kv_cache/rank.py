@@ -2,7 +2,8 @@
 
 The rank reads its number from the MPI environment (Open MPI, PMI/PMIx, else mpi4py, else 0), then runs
 `kv_cache_benchmark/kv-cache.py` in-process with `--cache-dir C/rank_<N>`, `--output T/rank_<N>/<RESULT_NAME>` and
-`--seed <base>+<N>`. A failure is written to `T/rank_<N>/error.json` so the suite can report each rank's error.
+`--seed <base>+<N>`, then adds its `hostname` to that output (as DLIO's per-rank files have it). A failure is
+written to `T/rank_<N>/error.json` so the suite can report each rank's error.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import io
 import json
 import os
+import socket
 import sys
 from collections import deque
 from pathlib import Path
@@ -54,6 +56,20 @@ class _Tee(io.TextIOBase):
         self.stream.flush()
 
 
+def record_host(result: Path) -> None:
+    """Add this rank's `hostname` (as DLIO's per-rank output has it) to its result JSON, atomically."""
+    try:
+        data = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no result: the suite reports the rank's missing file
+    if not isinstance(data, dict):
+        return
+    data["hostname"] = socket.gethostname()
+    tmp = result.with_name(f".{result.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, result)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlps_harness.benchmarks.kv_cache.rank")
     parser.add_argument("--trial-dir", required=True, type=Path)
@@ -79,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         code, message = 1, f"{type(exc).__name__}: {exc}"
     finally:
         sys.stderr = tee.stream
+    if code == 0:
+        record_host(out_dir / RESULT_NAME)
     if code != 0:
         detail = message or " | ".join(list(tee.lines)[-3:]) or f"exit code {code}"
         (out_dir / ERROR_NAME).write_text(json.dumps({"rank": rank, "returncode": code, "message": detail},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from mlps_harness.benchmarks.training.datasize import (
 )
 from mlps_harness.benchmarks.training.ruleset import TrainingRules, training_rules
 from mlps_harness.dlio.entry import PACKAGED_CONFIG_DIR, build_dlio_command
-from mlps_harness.launch import build_mpirun_argv
+from mlps_harness.cluster.collect import total_memory_bytes
+from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
 from mlps_harness.suite.options import mpi_launch, parse_params
 from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage
 
@@ -49,6 +51,7 @@ class TrainingPlan(MpiSuitePlan):
     harness_params: dict[str, str]
     loops: int
     datasize: TrainingDatasize
+    cluster: dict | None = None  #: collected before the datasize (None under --what-if)
 
     @property
     def data_folder(self) -> Path:
@@ -107,8 +110,14 @@ def _check_params(params: dict[str, str], rs: TrainingRules, allow_invalid: bool
     return notes
 
 
-def build_plan(config: pytest.Config) -> TrainingPlan:
-    """Read and check every option; a usage error names the option, the problem and the fix."""
+Collector = Callable[[MpiLaunchSpec, Path, Path, "float | None", "int | None"], dict]
+
+
+def build_plan(config: pytest.Config, collect: Collector | None = None) -> TrainingPlan:
+    """Read and check every option; a usage error names the option, the problem and the fix.
+
+    `collect(mpi, data_dir, results_dir, declared_gb, declared_hosts)` gathers the cluster information before the
+    datasize is computed (not under --what-if), so the figure shown, used and audited is one."""
     opt = config.getoption
     embedded = opt("--model") is None
     model = opt("--model") or EMBEDDED["model"]
@@ -137,14 +146,7 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
     loops = opt("--loops")
     if loops < 0:
         raise usage("--loops", f"expected 0 or more measured runs, got {loops}", "e.g. --loops 5")
-    num_hosts = opt("--num-client-hosts") or len(set(hosts))
     warnings: list[str] = []
-    if opt("--client-host-memory-gb"):
-        memory, source = opt("--client-host-memory-gb"), "declared --client-host-memory-gb"
-    else:
-        memory, source = psutil.virtual_memory().total / GIB, "this machine's memory (psutil)"
-        if num_hosts > 1:
-            warnings.append("--client-host-memory-gb not given: assuming every host has this machine's memory")
     data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
     results_dir = common["results_dir"]
     for option, path in (("--data-dir", data_dir), ("--results-dir", results_dir)):
@@ -157,6 +159,15 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
                 raise usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
         if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
             raise usage(option, f"{path} is not a writable directory", "fix its permissions or choose another one")
+    cluster = None
+    if collect is not None and not opt("--what-if"):
+        declared = opt("--client-host-memory-gb")
+        cluster = collect(mpi, data_dir, results_dir, declared,
+                          (opt("--num-client-hosts") or len(set(hosts))) if declared else None)
+        warnings += [f"cluster: {w}" for w in cluster.get("warnings", [])]
+    total_memory, memory, source, num_hosts, notes = host_memory(cluster, hosts, opt("--client-host-memory-gb"),
+                                                                 opt("--num-client-hosts"))
+    warnings += notes
     params = parse_params(opt("--params"))
     harness_params = dict(EMBEDDED_PARAMS) if embedded else {}
     division = common["division"]
@@ -166,7 +177,7 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
     batch = int(merged.get("reader.batch_size") or ref.batch_for(accelerator) or 1)
     spf = int(merged.get("dataset.num_samples_per_file") or ref.num_samples_per_file)
     record = float(merged.get("dataset.record_length") or ref.record_length_bytes)
-    size = training_datasize(total_memory_bytes=int(memory * GIB * num_hosts), num_processes=procs,
+    size = training_datasize(total_memory_bytes=total_memory, num_processes=procs,
                              batch_size=batch, num_samples_per_file=spf, record_length_bytes=record,
                              steps_per_epoch=rs.steps_per_epoch, memory_multiplier=rs.memory_multiplier)
     if "dataset.num_files_train" not in merged:
@@ -181,7 +192,27 @@ def build_plan(config: pytest.Config) -> TrainingPlan:
         model=model, accelerator=accelerator, num_processes=procs, hosts=hosts, memory_gb_per_host=memory,
         memory_source=source, num_client_hosts=num_hosts, data_dir=data_dir, results_dir=results_dir,
         params=params, harness_params=harness_params, loops=loops, rules_version=version, embedded=embedded,
-        division=division, mpi=mpi, timeout=common["timeout"], datasize=size, warnings=warnings)
+        division=division, mpi=mpi, timeout=common["timeout"], datasize=size, warnings=warnings, cluster=cluster)
+
+
+def host_memory(cluster: dict | None, hosts: list[str], declared_gb: float | None,
+                declared_hosts: int | None) -> tuple[int, float, str, int, list[str]]:
+    """(total client memory in bytes, GiB per host, where it came from, host count, warnings) for the datasize.
+
+    The collected cluster information when there is one (the very figure the audit's datasize rule reads);
+    otherwise (--what-if) the declared --client-host-memory-gb, else this machine's memory for every host."""
+    if cluster is not None and total_memory_bytes(cluster) > 0:
+        count = len(cluster["hosts"])
+        total = total_memory_bytes(cluster)
+        return (total, total / GIB / count, f"cluster information collected over {cluster.get('source')} "
+                f"({count} host(s))", declared_hosts or count, [])
+    count = declared_hosts or len(set(hosts))
+    if declared_gb:
+        return int(declared_gb * GIB * count), declared_gb, "declared --client-host-memory-gb", count, []
+    memory = psutil.virtual_memory().total
+    notes = ["--client-host-memory-gb not given and nothing collected (--what-if): assuming every host has this "
+             "machine's memory"] if count > 1 else []
+    return int(memory * count), memory / GIB, "this machine's memory (psutil; not collected)", count, notes
 
 
 def existing_ancestor(path: Path) -> Path:
