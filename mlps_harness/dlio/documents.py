@@ -7,13 +7,16 @@ metadata did not record them.
 
 from __future__ import annotations
 
+import math
 import os
+from typing import Any
 
 from pydantic import ValidationError
 
 from mlps_harness.loader.parse import typed, validation_finding
 from mlps_harness.loader.safe_io import read_yaml
 from mlps_harness.model import DlioSummary, Run, WorkloadConfig
+from mlps_harness.model.dlio import DlioMetric
 from mlps_harness.outcomes import Finding, invalid
 
 CONFIG_DIR = "dlio_config"
@@ -25,12 +28,70 @@ def parse_dlio_documents(run: Run) -> None:
     findings: list[Finding] = []
     if run.summary_raw is not None:
         run.summary = typed(DlioSummary, run.summary_raw, f"{shown}/summary.json", findings)
+        if run.summary is not None:
+            findings.extend(summary_consistency(run.summary, run.summary_raw, f"{shown}/summary.json"))
+        if run.metadata is not None and "run_number" not in (run.metadata.model_fields_set or ()):
+            name = f"{shown}/{run.metadata_file}"
+            findings.append(invalid(f"{name}: run_number is missing; every measured run records it", file=name,
+                                    parameter="run_number", fix="restore the metadata file the benchmark wrote"))
     if CONFIG_DIR in run.file_names():
         _parse_config(run, os.path.join(run.ref.path, CONFIG_DIR), f"{shown}/{CONFIG_DIR}", findings)
     if run.params_file is None and run.overrides is not None:
         run.params = _params_from_overrides(run.overrides)
         run.params_file = f"{shown}/{CONFIG_DIR}/overrides.yaml"
     run.load_findings.extend(findings)
+
+
+#: Keys every DLIO summary of a measured run has (both DLIO schemas, training and checkpointing alike).
+REQUIRED_SUMMARY_KEYS = ("num_accelerators", "num_hosts", "host_memory_GB", "epochs")
+#: Per-epoch lists and the mean reported beside each.
+EPOCH_LISTS = (("train_au_percentage", "train_au_mean_percentage"),
+               ("train_throughput_samples_per_second", "train_throughput_mean_samples_per_second"))
+#: Relative tolerance between a reported mean and the mean of its per-epoch list (DLIO rounds nothing).
+MEAN_TOLERANCE = 1e-6
+
+
+def summary_consistency(summary: DlioSummary, raw: dict[str, Any], shown: str) -> list[Finding]:
+    """A summary that contradicts itself: required keys missing, `end` before `start`, per-epoch lists empty or
+    not as long as `epochs`, or a reported mean that is not the mean of its list. One finding per problem."""
+    found: list[Finding] = []
+
+    def bad(parameter: str, message: str) -> None:
+        found.append(invalid(f"{shown}: {message}", file=shown, parameter=parameter,
+                             fix="restore the summary.json the benchmark wrote; a summary must agree with itself"))
+
+    for key in REQUIRED_SUMMARY_KEYS:
+        if raw.get(key) is None:
+            bad(key, f"{key} is missing")
+    if summary.start is not None and summary.end is not None:
+        try:
+            backwards = summary.end < summary.start
+        except TypeError:  # one time has a zone and the other has none
+            backwards = False
+            bad("end", "start and end mix a time zone with none")
+        if backwards:
+            bad("end", f"end {summary.end.isoformat()} is earlier than start {summary.start.isoformat()}")
+    metric: DlioMetric = summary.metric
+    for list_key, mean_key in EPOCH_LISTS:
+        values = getattr(metric, list_key)
+        reported = getattr(metric, mean_key)
+        if values is None:
+            if reported is not None:
+                bad(f"metric.{list_key}", f"metric.{list_key} is missing beside metric.{mean_key}")
+            continue
+        if not values:
+            bad(f"metric.{list_key}", f"metric.{list_key} is empty")
+            continue
+        if summary.epochs is not None and len(values) != summary.epochs:
+            bad(f"metric.{list_key}", f"metric.{list_key} has {len(values)} values but epochs is {summary.epochs}")
+        if reported is None:
+            bad(f"metric.{mean_key}", f"metric.{mean_key} is missing beside metric.{list_key}")
+            continue
+        mean = math.fsum(values) / len(values)
+        if not math.isclose(reported, mean, rel_tol=MEAN_TOLERANCE, abs_tol=1e-9):
+            bad(f"metric.{mean_key}", f"metric.{mean_key} = {reported!r} but the mean of metric.{list_key} "
+                                      f"is {mean!r}")
+    return found
 
 
 def _params_from_overrides(overrides: list[str]) -> dict[str, str]:

@@ -40,16 +40,37 @@ def list_dir(path: str) -> list[FileEntry]:
     return entries
 
 
+def _found(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validation_findings(exc: ValidationError, shown: str, limit: int = 10) -> list[Finding]:
+    """One INVALID finding per wrong value, each naming the file and the field, what was expected and found."""
+    findings = []
+    errors = exc.errors()
+    for err in errors[:limit]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        findings.append(invalid(f"{shown}: {loc}: {err['msg']} (found {_found(err.get('input'))})", file=shown,
+                                parameter=loc, fix="restore the file the benchmark wrote; numbers must be finite "
+                                "JSON numbers within range (percentages 0-100, counts >= 0), not strings or null"))
+    if len(errors) > limit:
+        findings.append(invalid(f"{shown}: {len(errors) - limit} more wrong values", file=shown,
+                                fix="restore the file the benchmark wrote"))
+    return findings
+
+
 def validation_finding(exc: ValidationError, shown: str) -> Finding:
     """Turn a pydantic error into one finding naming the file, the keys, what was expected and what was found."""
     problems = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"])
-        problems.append(f"{loc}: {err['msg']} (found {err.get('input')!r:.60})")
+        problems.append(f"{loc}: {err['msg']} (found {_found(err.get('input'))})")
     more = f" (+{len(exc.errors()) - 5} more)" if len(exc.errors()) > 5 else ""
-    return invalid(f"{shown} has values of the wrong type: " + "; ".join(problems) + more, file=shown,
+    return invalid(f"{shown} has wrong values: " + "; ".join(problems) + more, file=shown,
                    parameter=".".join(str(p) for p in exc.errors()[0]["loc"]),
-                   fix="restore the file the benchmark wrote; numbers must be finite JSON numbers, not strings or null")
+                   fix="restore the file the benchmark wrote; numbers must be finite JSON numbers within range, "
+                       "not strings or null")
 
 
 def typed(model: type[BaseModel], data: Any, shown: str, findings: list[Finding]) -> Any:
@@ -61,7 +82,7 @@ def typed(model: type[BaseModel], data: Any, shown: str, findings: list[Finding]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        findings.append(validation_finding(exc, shown))
+        findings.extend(validation_findings(exc, shown))
         return None
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlps_harness.model.types import Int, Num, Str
+from mlps_harness.model.types import Count, LenientCount, LenientMeasure, Measure, Percent, Str
 
 
 class DlioMetric(BaseModel):
@@ -19,24 +19,24 @@ class DlioMetric(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    train_au_percentage: list[Num] | None = None
-    train_au_mean_percentage: Num | None = None
-    train_au_stdev_percentage: Num | None = None
+    train_au_percentage: list[Percent] | None = None
+    train_au_mean_percentage: Percent | None = None
+    train_au_stdev_percentage: Percent | None = None
     train_au_meet_expectation: Str | None = None
-    train_throughput_samples_per_second: list[Num] | None = None
-    train_throughput_mean_samples_per_second: Num | None = None
-    train_throughput_stdev_samples_per_second: Num | None = None
-    train_io_mean_MB_per_second: Num | None = None
-    train_io_stdev_MB_per_second: Num | None = None
-    checkpoint_size_GB: Num | None = None
-    save_checkpoint_io_mean_GB_per_second: Num | None = None
-    save_checkpoint_io_stdev_GB_per_second: Num | None = None
-    save_checkpoint_duration_mean_seconds: Num | None = None
-    save_checkpoint_duration_stdev_seconds: Num | None = None
-    load_checkpoint_io_mean_GB_per_second: Num | None = None
-    load_checkpoint_io_stdev_GB_per_second: Num | None = None
-    load_checkpoint_duration_mean_seconds: Num | None = None
-    load_checkpoint_duration_stdev_seconds: Num | None = None
+    train_throughput_samples_per_second: list[Measure] | None = None
+    train_throughput_mean_samples_per_second: Measure | None = None
+    train_throughput_stdev_samples_per_second: Measure | None = None
+    train_io_mean_MB_per_second: Measure | None = None
+    train_io_stdev_MB_per_second: Measure | None = None
+    checkpoint_size_GB: Measure | None = None
+    save_checkpoint_io_mean_GB_per_second: Measure | None = None
+    save_checkpoint_io_stdev_GB_per_second: Measure | None = None
+    save_checkpoint_duration_mean_seconds: Measure | None = None
+    save_checkpoint_duration_stdev_seconds: Measure | None = None
+    load_checkpoint_io_mean_GB_per_second: Measure | None = None
+    load_checkpoint_io_stdev_GB_per_second: Measure | None = None
+    load_checkpoint_duration_mean_seconds: Measure | None = None
+    load_checkpoint_duration_stdev_seconds: Measure | None = None
 
 
 class DlioSummary(BaseModel):
@@ -46,17 +46,17 @@ class DlioSummary(BaseModel):
 
     start: datetime | None = None
     end: datetime | None = None
-    num_accelerators: Int | None = None
-    num_hosts: Int | None = None
+    num_accelerators: Count | None = None
+    num_hosts: Count | None = None
     hostname: Str | None = None
     metric: DlioMetric = Field(default_factory=DlioMetric)
-    num_files_train: Int | None = None
-    num_files_eval: Int | None = None
-    num_samples_per_file: Int | None = None
-    host_memory_GB: list[Num] | None = None
-    host_cpu_count: list[Int] | None = None
+    num_files_train: Count | None = None
+    num_files_eval: Count | None = None
+    num_samples_per_file: Count | None = None
+    host_memory_GB: list[Measure] | None = None
+    host_cpu_count: list[Count] | None = None
     host_meminfo: dict[str, Any] | None = None
-    epochs: Int | None = None
+    epochs: Count | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -81,19 +81,19 @@ class WorkloadConfig(BaseModel):
     checkpoint: bool | None = None
     data_folder: str | None = None
     format: str | None = None
-    num_files_train: int | None = None
-    num_subfolders_train: int | None = None
-    num_samples_per_file: int | None = None
-    record_length_bytes: float | None = None
-    batch_size: int | None = None
-    read_threads: int | None = None
+    num_files_train: LenientCount | None = None
+    num_subfolders_train: LenientCount | None = None
+    num_samples_per_file: LenientCount | None = None
+    record_length_bytes: LenientMeasure | None = None
+    batch_size: LenientCount | None = None
+    read_threads: LenientCount | None = None
     odirect: bool | None = None
-    epochs: int | None = None
-    computation_time: float | None = None
-    au: float | None = None
+    epochs: LenientCount | None = None
+    computation_time: LenientMeasure | None = None
+    au: LenientMeasure | None = None
     checkpoint_folder: str | None = None
-    num_checkpoints_write: int | None = None
-    num_checkpoints_read: int | None = None
+    num_checkpoints_write: LenientCount | None = None
+    num_checkpoints_read: LenientCount | None = None
     fsync: bool | None = None
     checkpoint_mode: str | None = None
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from mlps_harness.model.types import Int, Num, Str
+from mlps_harness.model.types import Count, Int, Measure, Str
 
 
 class MetadataArgs(BaseModel):
@@ -18,16 +19,16 @@ class MetadataArgs(BaseModel):
     command: Str | None = None
     model: Str | None = None
     hosts: list[Str] | Str | None = None
-    num_processes: Int | None = None
-    num_accelerators: Int | None = None
+    num_processes: Count | None = None
+    num_accelerators: Count | None = None
     accelerator_type: Str | None = None
-    client_host_memory_in_gb: Num | None = None
-    num_client_hosts: Int | None = None
+    client_host_memory_in_gb: Measure | None = None
+    num_client_hosts: Count | None = None
     data_dir: Str | None = None
     results_dir: Str | None = None
     checkpoint_folder: Str | None = None
-    num_checkpoints_read: Int | None = None
-    num_checkpoints_write: Int | None = None
+    num_checkpoints_read: Count | None = None
+    num_checkpoints_write: Count | None = None
     params: list[Str] | None = None
     closed: bool | None = None
     open: bool | None = None
@@ -49,8 +50,9 @@ class RunMetadata(BaseModel):
 
     benchmark_type: Str | None = None
     run_datetime: Str | None = None
-    run_number: Int | None = None
-    runtime: Num | None = None
+    # Absent is fine (older files); null is not: these fields default to None but do not accept null.
+    run_number: Count = None  # type: ignore[assignment]
+    runtime: Measure = None  # type: ignore[assignment]
     verification: Str | None = None
     args: MetadataArgs | None = None
     params_dict: dict[str, Any] | None = None
@@ -62,3 +64,17 @@ class RunMetadata(BaseModel):
     harness: dict[str, Any] | None = None
     #: Set by our harness when the run did not finish.
     incomplete: dict[str, Any] | None = None
+    #: The launch's exit code, written by our harness after the run (absent in upstream's files).
+    returncode: Int = None  # type: ignore[assignment]
+    #: The datasize calculation our harness records beside a run: numbers in it are finite and >= 0.
+    datasize: dict[str, Any] | None = None
+
+    @field_validator("datasize")
+    @classmethod
+    def _datasize_numbers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Every number in the datasize record is finite and >= 0 (bools and strings are left alone)."""
+        for key, item in (value or {}).items():
+            if isinstance(item, (int, float)) and not isinstance(item, bool) \
+                    and (not math.isfinite(item) or item < 0):
+                raise ValueError(f"datasize.{key} = {item!r}: must be a finite number >= 0")
+        return value
