@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlps_harness.benchmarks.training.datasize import training_datasize
+from mlps_harness.benchmarks.training.documents import recorded_num_files
 from mlps_harness.benchmarks.training.ruleset import training_rules
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
-from mlps_harness.rules.evidence import cluster_memory, host_count, shared_filesystem
+from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.rules.evidence import cluster_memory, fs_separation_findings, host_count
 from mlps_harness.rules.registry import rule
 
 T = "training"
@@ -99,10 +100,16 @@ def dataset_size(run: Run) -> Iterator[Finding]:
     """The dataset has at least the files the datasize formula requires (5x client memory, 500 steps per epoch)."""
     rs = training_rules(run.rules_version)
     wl = run.workload
-    if wl is None or wl.num_files_train is None:
-        yield invalid("dataset.num_files_train is not recorded", parameter="dataset.num_files_train",
+    num_files, files_source = recorded_num_files(run)
+    if num_files is None:
+        yield invalid("dataset.num_files_train is not recorded (config.yaml, overrides, summary.json)",
+                      parameter="dataset.num_files_train",
                       file=f"{run.run_id}/dlio_config/config.yaml", fix="restore dlio_config/config.yaml")
         return
+    if wl is None:
+        from mlps_harness.model import WorkloadConfig
+
+        wl = WorkloadConfig()
     memory, source = cluster_memory(run)
     procs = run.num_processes
     ref = rs.workloads.get(run.ref.model or "")
@@ -117,15 +124,17 @@ def dataset_size(run: Run) -> Iterator[Finding]:
     size = training_datasize(total_memory_bytes=memory, num_processes=procs, batch_size=batch,
                              num_samples_per_file=spf, record_length_bytes=record,
                              steps_per_epoch=rs.steps_per_epoch, memory_multiplier=rs.memory_multiplier)
-    if wl.num_files_train < size.required_files:
-        yield invalid(f"dataset too small ({wl.num_files_train} files); {size.explain()} (memory from {source})",
-                      parameter="dataset.num_files_train", expected=f">= {size.required_files}",
-                      actual=str(wl.num_files_train), file=_config(run),
-                      fix=f"generate at least {size.required_files} files (datagen) and run with "
-                          f"--params dataset.num_files_train={size.required_files}")
+    if num_files < size.required_files:
+        make = warning if rs.dataset_too_small == "warning" else invalid
+        yield make(f"dataset too small ({num_files} files, from {files_source}); {size.explain()} (memory from "
+                   f"{source})" + (" (the v3.0 round's 3.3.1 warning)" if make is warning else ""),
+                   parameter="dataset.num_files_train", expected=f">= {size.required_files}",
+                   actual=str(num_files), file=f"{run.run_id}/{files_source}",
+                   fix=f"generate at least {size.required_files} files (datagen) and run with "
+                       f"--params dataset.num_files_train={size.required_files}")
     else:
-        yield closed("dataset large enough", parameter="dataset.num_files_train",
-                     expected=f">= {size.required_files}", actual=str(wl.num_files_train))
+        yield closed(f"dataset large enough (file count from {files_source})", parameter="dataset.num_files_train",
+                     expected=f">= {size.required_files}", actual=str(num_files))
 
 
 @rule("3.3.2", "au-minimum", benchmark=T)
@@ -254,10 +263,6 @@ def data_dir_separate(run: Run) -> Iterator[Finding]:
 
 @rule("3.4.2", "separate-filesystems", benchmark=T)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
-    """The data dir and the results dir are on different filesystems."""
-    shared = shared_filesystem(run)
-    if shared is not None:
-        yield invalid("the data dir and the results dir share one filesystem", parameter="data_dir",
-                      expected="different filesystems", file=_meta(run),
-                      actual=f"both on {shared}",
-                      fix="put the dataset on the storage under test and the results on another filesystem")
+    """The data dir and the results dir are on different filesystems (fs_separation.json or our record)."""
+    rs = training_rules(run.rules_version)
+    yield from fs_separation_findings(run, rs.fs_evidence_missing, "the data dir")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from mlps_harness import rulesets
@@ -54,6 +56,10 @@ class TrainingRules(BaseModel):
     min_steps_per_epoch: int
     submission: SubmissionValues
     layout: dict[str, LayoutValues]
+    #: 3.1.2: a dataset below the datasize formula is INVALID, or a reviewer's warning (the v3.0 round's 3.3.1)
+    dataset_too_small: Literal["INVALID", "warning"] = "INVALID"
+    #: 3.4.2: a run without filesystem-separation evidence is a warning (v3.0 round), or not applicable
+    fs_evidence_missing: Literal["warning", "not_applicable"] = "not_applicable"
 
 
 def training_rules(version: str) -> TrainingRules:
