@@ -29,9 +29,16 @@ class MetadataArgs(BaseModel):
     checkpoint_folder: Str | None = None
     num_checkpoints_read: Count | None = None
     num_checkpoints_write: Count | None = None
+    #: `--params` entries; the v3.0 tool writes "" (a string) when none were given, read as no entries
     params: list[Str] | None = None
     closed: bool | None = None
     open: bool | None = None
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _empty_params_string(cls, value: Any) -> Any:
+        """`"params": ""` (the v3.0 tool without --params) means no entries; any other string stays an error."""
+        return [] if value == "" else value
 
     @property
     def host_list(self) -> list[str]:
