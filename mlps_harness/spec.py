@@ -45,7 +45,8 @@ class BenchmarkSpec:
     ruleset_dir: Path | None = None
     #: `"module:function"` adding the benchmark's own suite options to the option group it is given
     add_options: str | None = None
-    #: `"module:function"` returning the run's typed figures (`mlps_harness.metrics`), or None
+    #: the module (`"package.module"`) giving the run and group figures: `run_metrics(run)`, `group_metrics(runs)`,
+    #: `headlines(metrics)`, `charts(group, runs)` (see `mlps_harness.metrics`), or None
     metrics: str | None = None
     #: Markdown paragraphs for docs/RULES.md: choices made where upstream versions or documents disagree
     rule_notes: tuple[str, ...] = ()

@@ -1,4 +1,5 @@
-"""Machine-readable output: the JUnit suite property `mlps_verdict` and the `--mlps-json` verdict file.
+"""Machine-readable output: JUnit suite properties (`mlps_verdict`, `mlps_metric:<group>:<figure>`), the
+`--mlps-json` verdict file (with the figures), and results.json/csv (`mlps_harness.reporting.results`).
 
 Both are written on the controller in `pytest_sessionfinish`, so they also work under xdist (where
 `record_testsuite_property` is a no-op).
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from mlps_harness.metrics import lookup
+from mlps_harness.reporting import results
 from mlps_harness.verdict import book
 
 
@@ -43,12 +46,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # n
     except ImportError:  # pragma: no cover - private API moved
         xml_key = None
     xml = config.stash.get(xml_key, None) if xml_key is not None else None
+    doc = results.document(config)
     if xml is not None and verdict is not None:
         xml.add_global_property("mlps_verdict", verdict.value)
+    if xml is not None:
+        for group in doc.groups:
+            for headline in group.headlines:
+                value = lookup(group.metrics, headline.key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    xml.add_global_property(f"mlps_metric:{group.group}:{headline.key}", f"{value:.6g}")
+    results.write_files(config)
     target = config.getoption("--mlps-json")
     if target:
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(b.as_json(), indent=2), encoding="utf-8")
+        data = b.as_json()
+        figures = {g.group: g for g in doc.groups}
+        for row in data["groups"]:   # each verdict group gains its figures (one entry per accelerator type)
+            row["metrics"] = {name: g.metrics for name, g in figures.items() if g.group_id == row["group"]}
+        data["results"] = doc.model_dump(mode="json")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
         os.replace(tmp, path)

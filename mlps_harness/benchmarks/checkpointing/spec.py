@@ -15,6 +15,7 @@ SPEC = BenchmarkSpec(
     parse_hooks=("mlps_harness.dlio.documents:parse_dlio_documents", f"{_HERE}.documents:parse_checkpoint"),
     ruleset_dir=Path(__file__).parent / "rulesets",
     add_options=f"{_HERE}.options:add_options",
+    metrics=f"{_HERE}.metrics",
     rule_notes=(
         ('**Checkpoint subset mode (4.3.5)**: v2.0 (Submission_guidelines, PR #141) forbids subset for '
          'llama3-8b; v3.0 (newest Rules.md) allows subset only for llama3-8b. ZeRO levels use the corrected '

@@ -15,6 +15,7 @@ SPEC = BenchmarkSpec(
     parse_hooks=(f"{_HERE}.documents:parse_kv_cache",),
     ruleset_dir=Path(__file__).parent / "rulesets",
     add_options=f"{_HERE}.options:add_options",
+    metrics=f"{_HERE}.metrics",
     rule_notes=(
         ('**KV cache (H7.x, v3.0 only)**: the normative Rules.md §6 is followed; generation mode `none` is '
          'what the CLOSED Options require, so it is not OPEN (the stale run checker said it was), and the '

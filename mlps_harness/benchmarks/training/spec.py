@@ -15,6 +15,7 @@ SPEC = BenchmarkSpec(
     parse_hooks=("mlps_harness.dlio.documents:parse_dlio_documents", f"{_HERE}.documents:parse_training"),
     ruleset_dir=Path(__file__).parent / "rulesets",
     add_options=f"{_HERE}.options:add_options",
+    metrics=f"{_HERE}.metrics",
     rule_notes=(
         ('**Run count (2.1.17)**: v2.0 requires at least warm-up + 5 run directories; v3.0 exactly 6, counted '
          'per accelerator type (upstream issue #679). Leftover `datasize` directories are never runs (#760).'),

@@ -16,6 +16,7 @@ SPEC = BenchmarkSpec(
     parse_hooks=(f"{_HERE}.documents:parse_vectordb",),
     ruleset_dir=Path(__file__).parent / "rulesets",
     add_options=f"{_HERE}.options:add_options",
+    metrics=f"{_HERE}.metrics",
     rule_notes=(
         ('**Vector database (H5.x)**: runs on milvus-lite are OPEN (an embedded single-process engine is not a'
          ' storage system under test); a runtime under 30 s is INVALID in v3.0 and OPEN in v2.0 (which had no '
