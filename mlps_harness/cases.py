@@ -121,6 +121,7 @@ def _describe(f: Any) -> str:
 
 def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, declared: str | None) -> RuleOutcome:
     """Resolve the case's target, record who it is about on the item, run the rule."""
+    from mlps_harness.metrics import attach_run_result
     from mlps_harness.rules import REGISTRY, evaluate
 
     entry: Rule = REGISTRY[case.rule]
@@ -144,6 +145,7 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
         props.append(("mlps_run", target.run_id))
         props.append(("mlps_command", target.ref.command or ""))
         props.append(("mlps_accelerator", target.accelerator or ""))
+        attach_run_result(item, target)
     effective = declared or division_dir
     props.append(("mlps_rules_version", version))
     result = evaluate(entry, target, version)

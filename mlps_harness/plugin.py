@@ -32,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the division you submit to: with 'closed', OPEN findings fail the run; unset = report only")
     group.addoption("--mlps-json", metavar="PATH", default=None,
                     help="write the machine-readable verdict (per run, per group, overall, findings) to PATH")
+    from mlps_harness.reporting.results import add_options as add_results_options
+
+    add_results_options(group)
     from mlps_harness.spec import benchmarks
     from mlps_harness.suite.options import add_suite_options
 
@@ -46,10 +49,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(id, slug, benchmark, scope, category): an MLPerf Storage rule test; "
                                        "select with -m \"rule(id='3.3.2')\"")
     config.addinivalue_line("markers", "stage(name): a benchmark suite stage (datasize, datagen, run)")
-    from mlps_harness.reporting import html, machine, terminal
+    from mlps_harness.reporting import html, machine, results, terminal
 
     machine.check_mlps_json(config)
+    results.check_options(config)
     config.pluginmanager.register(terminal.VerdictFeed(config), "mlps_harness.verdict_feed")
+    config.pluginmanager.register(results.ResultsFeed(config), "mlps_harness.results_feed")
     config.pluginmanager.register(terminal, "mlps_harness.terminal")
     config.pluginmanager.register(machine, "mlps_harness.report_machine")
     if config.pluginmanager.hasplugin("html"):
