@@ -61,29 +61,66 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                 f"{','.join(sorted(g.accelerators))[:11] or '-':11} {len(g.runs):>4}  ")
         tr.write(line)
         tr.write_line(g.verdict.value, **{COLOURS[g.verdict]: True})
-    problems = b.sorted_problems()
-    if problems:
+    write_figures(tr, config)
+    write_findings(tr, b.sorted_problems(), b.warning_count)
+
+
+def write_figures(tr, config: pytest.Config) -> None:
+    """One table per benchmark: each group's headline figures (and change vs --mlps-compare) and verdict."""
+    from mlps_harness.reporting.figures import has_figures, headline_cells
+    from mlps_harness.reporting.results import document, output_dir
+
+    doc = document(config)
+    by_benchmark: dict[str, list] = {}
+    for group in doc.groups:
+        by_benchmark.setdefault(group.benchmark_type, []).append(group)
+    for benchmark, groups in sorted(by_benchmark.items()):
         tr.write_line("")
-        warnings = b.warning_count
-        tr.write_line(f"findings that keep this from CLOSED ({len(problems) - warnings}; INVALID first)"
-                      + (f" and warnings ({warnings}; they do not change the verdict)" if warnings else "") + ":",
-                      bold=True)
-        for p in problems[:200]:
-            where = p.get("run") or p.get("group")
-            label = finding_label(p)
-            tr.write(f"{label:8}", **({COLOURS[Division(label)]: True} if label in ("OPEN", "INVALID")
-                                      else {"yellow": True}))
-            tr.write_line(f" {where} [{p.get('rule')}] {p.get('message')}")
-            detail = []
-            if p.get("file") and p["file"] != where and p["file"] not in p.get("message", ""):
-                detail.append(f"file {p['file']}")
-            if p.get("parameter"):
-                detail.append(f"parameter {p['parameter']}")
-            if p.get("expected") is not None or p.get("actual") is not None:
-                detail.append(f"expected {p.get('expected')}, actual {p.get('actual')}")
-            if detail:
-                tr.write_line("           " + "; ".join(detail))
-            if p.get("fix"):
-                tr.write_line(f"           fix: {p['fix']}")
-        if len(problems) > 200:
-            tr.write_line(f"... and {len(problems) - 200} more (see --mlps-json or the HTML report)")
+        tr.write_line(f"{benchmark} figures", bold=True)
+        for g in groups:
+            runs = f"{len(g.measured_runs)}/{len([r for r in doc.runs if r.run_id in g.runs and r.metrics is not None])}"
+            tr.write(f"  {g.group[:48]:48} runs {runs:5} ")
+            if has_figures(g):
+                parts = [f"{label} {text}" + (f" ({change})" if change else "")
+                         for label, text, change in headline_cells(g, doc.runs)]
+                tr.write(", ".join(parts) + "  ")
+            else:
+                tr.write("no figures  ")
+            verdict = Division(g.category) if g.category else None
+            tr.write_line(g.category or "-", **({COLOURS[verdict]: True} if verdict else {}))
+    target = output_dir(config)
+    if target is not None and doc.runs:
+        tr.write_line(f"results: {target / 'results.json'} and results.csv")
+
+
+def write_findings(tr, problems: list[dict], warnings: int) -> None:
+    """Findings, each printed once with the runs it hit ("3 runs: ..."), INVALID first."""
+    from mlps_harness.reporting.findings import clustered, where_text
+
+    if not problems:
+        return
+    entries = clustered(problems)
+    tr.write_line("")
+    tr.write_line(f"findings that keep this from CLOSED ({len(problems) - warnings}; INVALID first)"
+                  + (f" and warnings ({warnings}; they do not change the verdict)" if warnings else "")
+                  + f", {len(entries)} distinct:", bold=True)
+    for p in entries[:200]:
+        label = p["label"]
+        tr.write(f"{label:8}", **({COLOURS[Division(label)]: True} if label in ("OPEN", "INVALID")
+                                  else {"yellow": True}))
+        tr.write_line(f" {where_text(p)} [{p.get('rule')}] {p.get('message')}")
+        detail = []
+        if p.get("file") and p["count"] == 1 and p["file"] not in p.get("message", "") and p["file"] != p["runs"][0]:
+            detail.append(f"file {p['file']}")
+        if p.get("parameter"):
+            detail.append(f"parameter {p['parameter']}")
+        if p.get("expected") is not None or p.get("actual") is not None:
+            actual = p.get("actual") if p["same_message"] else ", ".join(p["actuals"][:6]) \
+                + (" ..." if len(p["actuals"]) > 6 else "")
+            detail.append(f"expected {p.get('expected')}, actual {actual}")
+        if detail:
+            tr.write_line("           " + "; ".join(detail))
+        if p.get("fix"):
+            tr.write_line(f"           fix: {p['fix']}")
+    if len(entries) > 200:
+        tr.write_line(f"... and {len(entries) - 200} more (see --mlps-json or the HTML report)")
