@@ -1,32 +1,56 @@
 """KV cache run rules (Rules.md section 6 and upstream's run checker; rules.md section 5). Upstream has no rule ids
-for the KV cache benchmark, so every id is ours (`H7.<n>`). One run directory holds the whole Option sequence."""
+for the KV cache benchmark, so most ids are ours (`H7.<n>`); rules added from Rules.md §6 keep its section number.
+One run directory holds the whole Option sequence. Every rule reads both summary shapes (ours and upstream's v3.0
+`summary.json`; see `documents`), and names the file a value came from."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import pairwise
+from typing import Any
 
-from mlps_harness.benchmarks.kv_cache.aggregate import option_aggregate
+from mlps_harness.benchmarks.kv_cache.documents import (
+    DOC,
+    DOC_FILE,
+    DOC_RANK_FILES,
+    DOC_SHAPE,
+    DOC_SOURCES,
+    SUMMARY_NAME,
+    KvRunSummary,
+    OptionRecord,
+)
 from mlps_harness.benchmarks.kv_cache.ruleset import KV, kvcache_exists, kvcache_rules
-from mlps_harness.benchmarks.kv_cache.documents import DOC, DOC_FILE, DOC_RANK_FILES, KvRunSummary, OptionRecord
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
+from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
 from mlps_harness.rules.evidence import shared_filesystem
 from mlps_harness.rules.registry import rule
 
 V3 = ("v3.0",)
 PARAMS = ("model", "num_users", "duration_s", "gpu_mem_gb", "cpu_mem_gb", "max_concurrent_allocs", "generation_mode")
+UNRECORDED = ("upstream's summary records no per-Option parameters and the metadata has no command_output_files; "
+              "the tool locks the CLOSED values (Rules.md §6.3.1.1)")
 
 
 def _summary(run: Run) -> KvRunSummary:
     summary = run.documents.get(DOC)
     if summary is None:
-        raise NotApplicable("no usable kvcache_run_summary_*.json (see the complete-run and documents-parse rules)")
+        raise NotApplicable("no usable run summary (see the complete-run and documents-parse rules)")
     return summary
 
 
 def _file(run: Run) -> str:
-    return f"{run.run_id}/{run.documents.get(DOC_FILE, 'kvcache_run_summary_<datetime>.json')}"
+    return f"{run.run_id}/{run.documents.get(DOC_FILE, SUMMARY_NAME)}"
+
+
+def _params_file(run: Run) -> str:
+    """Where the Options' parameters were read (the summary, or upstream's metadata commands)."""
+    return run.documents.get(DOC_SOURCES, {}).get("parameters") or _file(run)
+
+
+def _upstream(run: Run) -> bool:
+    return run.documents.get(DOC_SHAPE) == "upstream"
 
 
 def _args(run: Run) -> dict:
@@ -34,6 +58,19 @@ def _args(run: Run) -> dict:
     if args is None:
         raise NotApplicable("no metadata args recorded")
     return args.model_dump()
+
+
+def _not_recorded(run: Run, name: str, key: str, expected: Any) -> Iterator[Finding]:
+    """A parameter the summary lacks: INVALID for our summary (it always records them); for upstream's shape the
+    rule cannot judge it, which `_judged` turns into a named not-applicable."""
+    if not _upstream(run):
+        yield invalid(f"Option {name}: {key} not recorded", parameter=key, expected=str(expected), file=_file(run),
+                      fix="re-run with the harness, which records each Option")
+
+
+def _judged(run: Run, options: dict[str, OptionRecord], key: str) -> None:
+    if _upstream(run) and all(getattr(o, key) is None for o in options.values()):
+        raise NotApplicable(f"{key}: {UNRECORDED}")
 
 
 @rule("H7.0", "benchmark-in-ruleset", benchmark=KV, commands=None)
@@ -48,30 +85,35 @@ def benchmark_in_ruleset(run: Run) -> Iterator[Finding]:
 
 @rule("H7.1", "complete-run", benchmark=KV, versions=V3)
 def complete_run(run: Run) -> Iterator[Finding]:
-    """Every planned trial finished on every rank: no incomplete marker, a summary, no partial failure, no
-    missing rank result file."""
+    """Every planned trial finished on every rank: no incomplete marker, a summary, no partial failure, no failed
+    trial, no missing rank result file."""
     marker = run.documents.get("incomplete") or run.incomplete
     if marker:
         yield invalid(f"incomplete run: {marker.get('reason', 'interrupted')}", parameter="run", file=run.run_id,
                       fix="re-run the sequence; an interrupted or failed run cannot be submitted")
     summary = run.documents.get(DOC)
     if summary is None:
-        yield invalid("no usable run summary", parameter="kvcache_run_summary", expected="present", actual="absent",
-                      file=run.run_id, fix="check the trials' stderr logs, fix the cause and re-run")
+        yield invalid("no usable run summary", parameter=SUMMARY_NAME, expected="present (summary.json, or the "
+                      "older kvcache_run_summary_<datetime>.json)", actual="absent or unusable", file=run.run_id,
+                      fix="check the trials' stderr logs, fix the cause and re-run")
         return
     if summary.partial_failure:
         yield invalid("the summary reports a partial failure", parameter="partial_failure", expected="false",
                       actual="true", file=_file(run), fix="re-run; every rank of every trial must succeed")
+    for trial, why in sorted((summary.trial_failures or {}).items()):
+        yield invalid(f"trial {trial} failed: {why}", parameter="trial_failures", expected="{}", actual=str(why),
+                      file=_file(run), fix="re-run; every trial must exit 0")
     on_disk = set(run.documents.get(DOC_RANK_FILES, []))
     for name, opt in sorted(summary.options.items()):
         if opt.missing_files:
             yield invalid(f"Option {name}: {len(opt.missing_files)} rank result file(s) missing",
                           parameter="missing_files", expected="none", actual=", ".join(opt.missing_files[:5]),
                           file=_file(run), fix="re-run; each rank must write its kvcache_results JSON")
-        if opt.trial_count < summary.trials_per_option or len(opt.trials) < summary.trials_per_option:
-            yield invalid(f"Option {name}: {opt.trial_count} of {summary.trials_per_option} trials completed",
-                          parameter="trial_count", expected=str(summary.trials_per_option),
-                          actual=str(opt.trial_count), file=_file(run), fix="re-run the whole sequence")
+        done = min(opt.trial_count, len(opt.trials))
+        if done < summary.trials_per_option:
+            yield invalid(f"Option {name}: {done} of {summary.trials_per_option} trials completed",
+                          parameter="trial_count", expected=str(summary.trials_per_option), actual=str(done),
+                          file=_file(run), fix="re-run the whole sequence")
         for trial in opt.trials:
             if len(trial.ranks) != summary.total_ranks:
                 yield invalid(f"Option {name} trial {trial.trial}: {len(trial.ranks)} of {summary.total_ranks} "
@@ -84,17 +126,32 @@ def complete_run(run: Run) -> Iterator[Finding]:
                                   fix="restore the rank's result JSON from the run")
 
 
+@rule("H7.17", "summary-name", benchmark=KV, versions=V3)
+def summary_name(run: Run) -> Iterator[Finding]:
+    """The run summary is named `summary.json`: the v3.0 report generator reads no other name (the round withheld
+    a published row whose summary kept the older `kvcache_run_summary_<datetime>.json` name)."""
+    name = run.documents.get(DOC_FILE)
+    if name is None:
+        raise NotApplicable("no usable run summary (see complete-run)")
+    if name != SUMMARY_NAME:
+        yield warning(f"the summary is named {name}; the v3.0 report generator reads only summary.json, so the "
+                      "round's tables would show this run blank (the review withheld such a row)",
+                      parameter="summary file name", expected=SUMMARY_NAME, actual=name, file=_file(run),
+                      fix=f"rename {name} to {SUMMARY_NAME} (same content) in {run.run_id}")
+
+
 @rule("H7.2", "model-known", benchmark=KV, versions=V3)
 def model_known(run: Run) -> Iterator[Finding]:
     """Every Option's model is one of the benchmark's KV cache models."""
     rs = kvcache_rules(run.rules_version)
-    for name, opt in sorted(_summary(run).options.items()):
+    options = _summary(run).options
+    _judged(run, options, "model")
+    for name, opt in sorted(options.items()):
         if opt.model is None:
-            yield invalid(f"Option {name}: model not recorded", parameter="model", file=_file(run),
-                          expected=", ".join(rs.models), fix="re-run with the harness, which records each Option")
+            yield from _not_recorded(run, name, "model", ", ".join(rs.models))
         elif opt.model not in rs.models:
             yield invalid(f"Option {name}: unknown model {opt.model!r}", parameter="model",
-                          expected=", ".join(rs.models), actual=opt.model, file=_file(run),
+                          expected=", ".join(rs.models), actual=opt.model, file=_params_file(run),
                           fix="use one of the KV cache models")
 
 
@@ -110,16 +167,18 @@ def closed_options(run: Run) -> Iterator[Finding]:
     for name in sorted(set(summary.options) - set(rs.options)):
         yield open_(f"Option {name} is not a CLOSED Option", parameter="options", file=_file(run),
                     expected=", ".join(sorted(rs.options)), actual=name, fix="run only Options 1, 2 and 3")
-    for name in sorted(set(rs.options) & set(summary.options)):
+    common = sorted(set(rs.options) & set(summary.options))
+    if _upstream(run) and all(getattr(summary.options[n], k) is None for n in common for k in PARAMS):
+        raise NotApplicable(f"the Options' parameters: {UNRECORDED}")
+    for name in common:
         want, have = rs.options[name], summary.options[name]
         for key in PARAMS:
             expected, actual = getattr(want, key), getattr(have, key)
             if actual is None:
-                yield invalid(f"Option {name}: {key} not recorded", parameter=key, expected=str(expected),
-                              file=_file(run), fix="re-run with the harness, which records each Option")
+                yield from _not_recorded(run, name, key, expected)
             elif actual != expected:
                 yield open_(f"Option {name}: {key} {actual} differs from the CLOSED value {expected}",
-                            parameter=key, expected=str(expected), actual=str(actual), file=_file(run),
+                            parameter=key, expected=str(expected), actual=str(actual), file=_params_file(run),
                             fix=f"run Option {name} with {key} {expected} for CLOSED")
 
 
@@ -149,28 +208,69 @@ def rank_seeds(run: Run) -> Iterator[Finding]:
                                 fix="use the base seed 42 (drop --kv-seed); the harness adds the rank")
 
 
+def _extra_flags(opt: OptionRecord) -> list[str]:
+    """The flags of an Option's recorded argv beyond its seven locked Option flags (and their values)."""
+    from mlps_harness.benchmarks.kv_cache.documents import OPTION_FLAGS
+
+    out, i = [], 0
+    while i < len(opt.args):
+        token = opt.args[i]
+        if token in OPTION_FLAGS:
+            i += 2
+            continue
+        if token.startswith("--"):
+            out.append(token)
+        i += 1
+    return out
+
+
 @rule("H7.6", "closed-flags", benchmark=KV, versions=V3)
 def closed_flags(run: Run) -> Iterator[Finding]:
-    """Only topology flags were set (systemname, cache dir, results dir, hosts, processes, MPI parameters)."""
+    """Rules.md §6.6.1 is an allow-list: a CLOSED run may set only the system name, the cache and results dirs and
+    the client topology (hosts, processes per node, processes, MPI parameters); any other recorded parameter, and
+    any kv-cache.py flag beyond the seven Option flags, makes the run OPEN."""
     rs = kvcache_rules(run.rules_version)
+    summary = _summary(run)
+    for name, opt in sorted(summary.options.items()):
+        for flag in _extra_flags(opt):
+            if flag in rs.forbidden_flags:
+                continue  # H7.7 names it with its reason
+            yield open_(f"Option {name} ran kv-cache.py with {flag}, which a CLOSED run may not set (§6.6.1)",
+                        parameter=flag, expected="only the Option's seven flags", actual=flag,
+                        file=_params_file(run), fix=f"drop {flag} for a CLOSED run")
+        seed_base = (opt.model_extra or {}).get("seed_base")
+        if seed_base is not None and str(seed_base) != str(rs.base_seed):
+            yield open_(f"Option {name} ran with --seed-base {seed_base}", parameter="--seed-base",
+                        expected=str(rs.base_seed), actual=str(seed_base), file=_params_file(run),
+                        fix=f"use the base seed {rs.base_seed} for CLOSED")
+    if _upstream(run):
+        return  # upstream's args hold CLI defaults the wrapper does not pass in CLOSED; its argv was judged above
     args = _args(run)
     where = f"{run.run_id}/{run.metadata_file}"
-    for key in rs.locked_args:
-        if args.get(key) not in (None, False, ""):
+    allowed = set(rs.topology_args) | set(rs.plumbing_args)
+    for key in sorted(args):
+        value = args[key]
+        if key in allowed or value in (None, False, "", [], {}):
+            continue
+        if key in rs.locked_args:
             yield open_(f"--{key.replace('_', '-')} changes the locked sequence", parameter=key,
-                        expected="not set", actual=str(args[key]), file=where,
+                        expected="not set", actual=str(value), file=where,
                         fix=f"drop --{key.replace('_', '-')} for a CLOSED run")
+        else:
+            yield open_(f"{key}={value} is not a parameter a CLOSED run may set (§6.6.1 allows "
+                        f"{', '.join(rs.topology_args)})", parameter=key, expected="not set", actual=str(value),
+                        file=where, fix=f"drop {key} for a CLOSED run, or submit to OPEN")
 
 
 @rule("H7.7", "no-autoscaling-no-config", benchmark=KV, versions=V3)
 def forbidden_flags(run: Run) -> Iterator[Finding]:
-    """No Option ran with autoscaling or a YAML `--config`."""
+    """No Option ran with autoscaling or a user YAML `--config` (the wrapper's own default config is not one)."""
     rs = kvcache_rules(run.rules_version)
     for name, opt in sorted(_summary(run).options.items()):
         for flag, why in rs.forbidden_flags.items():
             if any(a == flag or a.startswith(flag + "=") for a in opt.args):
                 yield open_(f"Option {name} ran with {flag}: {why}", parameter=flag, expected="absent",
-                            actual="present", file=_file(run), fix=f"remove {flag}")
+                            actual="present", file=_params_file(run), fix=f"remove {flag}")
 
 
 @rule("H7.8", "storage-tier-used", benchmark=KV, versions=V3)
@@ -191,54 +291,89 @@ def storage_tier_used(run: Run) -> Iterator[Finding]:
 
 @rule("H7.9", "option-delay", benchmark=KV, versions=V3)
 def option_delay(run: Run) -> Iterator[Finding]:
-    """Consecutive Options are at least the ruleset's delay (90 s) apart (last trial end to next first start)."""
+    """Consecutive Options are at least the ruleset's delay (90 s) apart (last trial end to next first start).
+    Upstream records no trial times: a trial's start is its ranks' earliest result-file time stamp and its end that
+    start plus the Option's duration (the wrapper's fixed pre-run delay cancels out)."""
     rs = kvcache_rules(run.rules_version)
     summary = _summary(run)
     spans = []
     for name, opt in sorted(summary.options.items()):
         starts = [t.started_at for t in opt.trials if t.started_at]
-        ends = [t.ended_at for t in opt.trials if t.ended_at]
-        if starts and ends:
-            spans.append((name, min(starts), max(ends)))
+        ends = [t.ended_at or (t.started_at + timedelta(seconds=opt.duration_s)
+                               if t.started_at and opt.duration_s is not None else None) for t in opt.trials]
+        if starts and ends and all(ends):
+            spans.append((name, min(starts), max(e for e in ends if e)))
     if len(spans) < 2:
         raise NotApplicable("fewer than two timed Options")
+    where = _file(run) if not _upstream(run) else run.documents.get(DOC_SOURCES, {}).get("trials", _file(run))
     for (a, _, end), (b, start, _) in pairwise(sorted(spans, key=lambda s: s[1])):
         gap = (start - end).total_seconds()
         if gap < rs.delay_between_options_s - rs.delay_tolerance_s:
             yield open_(f"{gap:.1f} s between Option {a} and Option {b}", parameter="delay_between_options",
-                        expected=f">= {rs.delay_between_options_s:g} s", actual=f"{gap:.1f} s", file=_file(run),
-                        fix="drop --kv-delay-between-options for a CLOSED run")
+                        expected=f">= {rs.delay_between_options_s:g} s", actual=f"{gap:.1f} s", file=where,
+                        fix="keep the 90 s delay between Options for a CLOSED run (drop --kv-delay-between-options)")
+
+
+def _inside(path: str, base: str) -> bool:
+    path, base = os.path.normpath(path), os.path.normpath(base)
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
 
 
 @rule("H7.10", "separate-filesystems", benchmark=KV, versions=V3)
 def separate_filesystems(run: Run) -> Iterator[Finding]:
-    """The cache dir and the results dir are on different filesystems (when recorded)."""
-    shared = shared_filesystem(run)
+    """Rules.md §6.4.1: the cache dir and the results dir are both set, neither inside the other, and on different
+    filesystems. Filesystems that were not recorded are a warning (the round had no evidence either)."""
+    args = run.metadata.args.model_dump() if run.metadata and run.metadata.args else {}
+    where = f"{run.run_id}/{run.metadata_file or '<benchmark>_<datetime>_metadata.json'}"
+    cache, results = args.get("cache_dir"), args.get("results_dir")
+    for key, value in (("cache_dir", cache), ("results_dir", results)):
+        if not value:
+            yield invalid(f"--{key.replace('_', '-')} is not recorded", parameter=key, expected="a directory",
+                          actual="not recorded", file=where,
+                          fix="run with --cache-dir on the storage under test and --results-dir on another "
+                              "filesystem (the metadata records both)")
+    if not cache or not results:
+        return
+    if _inside(cache, results) or _inside(results, cache):
+        yield invalid("the cache dir and the results dir overlap", parameter="cache_dir",
+                      expected=f"outside {results}", actual=str(cache), file=where,
+                      fix="put --cache-dir on the storage under test, away from --results-dir")
+        return
+    try:
+        shared = shared_filesystem(run)
+    except NotApplicable:
+        yield warning("the filesystems of the cache dir and the results dir are not recorded; separate "
+                      "filesystems (§6.4.1) cannot be confirmed", parameter="cache_dir filesystem",
+                      expected="different filesystems", actual="not recorded", file=where,
+                      fix="run through the harness (it records both filesystems) or keep fs_separation.json")
+        return
     if shared is not None:
         yield invalid("the cache dir and the results dir share one filesystem", parameter="cache_dir",
-                      expected="different filesystems", actual=f"both on {shared}",
-                      file=f"{run.run_id}/{run.metadata_file}",
+                      expected="different filesystems", actual=f"both on {shared}", file=where,
                       fix="put --cache-dir on the storage under test and --results-dir on another filesystem")
+    else:
+        yield closed("cache dir and results dir on different filesystems", parameter="cache_dir")
 
 
 def _threshold(value: float | None, low_invalid: float, low_open: float, what: str, name: str, run: Run,
                fix: str) -> Iterator[Finding]:
     if value is None:
-        yield invalid(f"Option {name}: {what} not recorded", parameter=what, file=_file(run),
-                      fix="re-run with the harness, which records each Option")
+        yield from _not_recorded(run, name, what, f">= {low_open:g}")
     elif value < low_invalid:
         yield invalid(f"Option {name}: {what} {value:g} is below {low_invalid:g}", parameter=what,
-                      expected=f">= {low_open:g}", actual=f"{value:g}", file=_file(run), fix=fix)
+                      expected=f">= {low_open:g}", actual=f"{value:g}", file=_params_file(run), fix=fix)
     elif value < low_open:
         yield open_(f"Option {name}: {what} {value:g} is below {low_open:g}", parameter=what,
-                    expected=f">= {low_open:g}", actual=f"{value:g}", file=_file(run), fix=fix)
+                    expected=f">= {low_open:g}", actual=f"{value:g}", file=_params_file(run), fix=fix)
 
 
 @rule("H7.11", "duration-minimum", benchmark=KV, versions=V3)
 def duration_minimum(run: Run) -> Iterator[Finding]:
     """Each trial lasts at least 60 s (below 30 s INVALID, below 60 s OPEN)."""
     rs = kvcache_rules(run.rules_version)
-    for name, opt in sorted(_summary(run).options.items()):
+    options = _summary(run).options
+    _judged(run, options, "duration_s")
+    for name, opt in sorted(options.items()):
         yield from _threshold(opt.duration_s, rs.min_duration_s.invalid, rs.min_duration_s.open, "duration_s", name,
                               run, "run each trial for at least 60 s (CLOSED: 300 s)")
 
@@ -247,7 +382,9 @@ def duration_minimum(run: Run) -> Iterator[Finding]:
 def users_minimum(run: Run) -> Iterator[Finding]:
     """Each Option simulates at least 10 users (below 1 INVALID, below 10 OPEN)."""
     rs = kvcache_rules(run.rules_version)
-    for name, opt in sorted(_summary(run).options.items()):
+    options = _summary(run).options
+    _judged(run, options, "num_users")
+    for name, opt in sorted(options.items()):
         yield from _threshold(opt.num_users, rs.min_users.invalid, rs.min_users.open, "num_users", name, run,
                               "simulate at least 10 users (CLOSED: 200 / 100 / 70)")
 
@@ -256,16 +393,20 @@ def users_minimum(run: Run) -> Iterator[Finding]:
 def generation_mode(run: Run) -> Iterator[Finding]:
     """The generation mode is known (else INVALID) and not one the ruleset lists as OPEN."""
     rs = kvcache_rules(run.rules_version)
-    for name, opt in sorted(_summary(run).options.items()):
+    options = _summary(run).options
+    _judged(run, options, "generation_mode")
+    for name, opt in sorted(options.items()):
         mode = opt.generation_mode
-        if mode not in rs.generation_modes:
+        if mode is None:
+            yield from _not_recorded(run, name, "generation_mode", ", ".join(rs.generation_modes))
+        elif mode not in rs.generation_modes:
             yield invalid(f"Option {name}: unknown generation mode {mode!r}", parameter="generation_mode",
-                          expected=", ".join(rs.generation_modes), actual=str(mode), file=_file(run),
+                          expected=", ".join(rs.generation_modes), actual=str(mode), file=_params_file(run),
                           fix="use none (CLOSED), fast or realistic")
         elif mode in rs.open_generation_modes:
             yield open_(f"Option {name}: generation mode {mode} is OPEN only", parameter="generation_mode",
                         expected=", ".join(m for m in rs.generation_modes if m not in rs.open_generation_modes),
-                        actual=mode, file=_file(run), fix="submit to OPEN")
+                        actual=mode, file=_params_file(run), fix="submit to OPEN")
 
 
 @rule("H7.14", "preview", benchmark=KV, versions=V3)
@@ -277,29 +418,52 @@ def preview(run: Run) -> Iterator[Finding]:
                     expected="released benchmark", actual="preview", fix="submit it in the OPEN division")
 
 
+SUMMED = (("aggregated_read_bandwidth_gbps", "read_bandwidth_gbps"),
+          ("aggregated_write_bandwidth_gbps", "write_bandwidth_gbps"),
+          ("aggregated_storage_throughput_tokens_per_sec", "storage_throughput_tokens_per_sec"))
+MAXED = (("aggregated_device_read_p95_ms", "device_read_p95_ms"),
+         ("aggregated_device_write_p95_ms", "device_write_p95_ms"),
+         ("aggregated_p95_latency_ms", "storage_io_p95_ms"))
+
+
+def recombined(opt: OptionRecord) -> dict[str, float]:
+    """An Option's aggregates recomputed from its ranks (written here, not imported from the suite, so the rule
+    checks the suite's aggregation instead of repeating it): rates summed over the ranks of a trial and averaged
+    over trials, P95s the maximum over every rank and trial; only the aggregates the summary records."""
+    trials = [t.ranks for t in opt.trials if t.ok and t.ranks]
+    out: dict[str, float] = {}
+    if not trials:
+        return out
+    for key, field in SUMMED:
+        out[key] = sum(sum(getattr(r, field) for r in ranks) for ranks in trials) / len(trials)
+    for key, field in MAXED:
+        values = [getattr(r, field) for ranks in trials for r in ranks if getattr(r, field) is not None]
+        if getattr(opt, key) is not None and values:
+            out[key] = max(values)
+    return out
+
+
 @rule("H7.15", "aggregation", benchmark=KV, versions=V3)
 def aggregation(run: Run) -> Iterator[Finding]:
     """Each Option's reported aggregates equal the per-rank figures recombined (rates summed over ranks and
-    averaged over trials, device P95 the maximum over ranks and trials)."""
+    averaged over trials, P95 latencies the maximum over ranks and trials)."""
     for name, opt in sorted(_summary(run).options.items()):
-        trials = [[r.model_dump() for r in t.ranks] for t in opt.trials if t.ok]
-        if not trials:
-            continue
-        want = option_aggregate(trials)
-        for key, expected in want.items():
-            if not key.startswith("aggregated_"):
-                continue
+        for key, expected in recombined(opt).items():
             actual = getattr(opt, key)
             if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
                 yield invalid(f"Option {name}: {key} {actual:g} does not match the rank figures ({expected:g})",
                               parameter=key, expected=f"{expected:g}", actual=f"{actual:g}", file=_file(run),
-                              fix="restore the summary the harness wrote; aggregates must follow the ranks")
+                              fix="restore the summary the benchmark wrote; aggregates must follow the ranks")
 
 
 def option_headline(opt: OptionRecord) -> str:
-    """An Option's headline figures (read bandwidth, device read/write P95, storage tokens/s)."""
-    return (f"read {opt.aggregated_read_bandwidth_gbps:.2f} GiB/s, device P95 read "
-            f"{opt.aggregated_device_read_p95_ms:.0f} ms / write {opt.aggregated_device_write_p95_ms:.0f} ms, "
+    """An Option's headline figures (read bandwidth, P95 latencies, storage tokens/s)."""
+    if opt.aggregated_device_read_p95_ms is not None or opt.aggregated_device_write_p95_ms is not None:
+        p95 = (f"device P95 read {opt.aggregated_device_read_p95_ms or 0:.0f} ms / write "
+               f"{opt.aggregated_device_write_p95_ms or 0:.0f} ms")
+    else:
+        p95 = f"storage P95 {opt.aggregated_p95_latency_ms or 0:.0f} ms"
+    return (f"read {opt.aggregated_read_bandwidth_gbps:.2f} GiB/s, {p95}, "
             f"{opt.aggregated_storage_throughput_tokens_per_sec:.0f} storage tokens/s")
 
 
@@ -313,3 +477,37 @@ def headline(run: Run) -> Iterator[Finding]:
                           fix="check the cache dir and the load; the run read nothing from storage")
         elif opt.trial_count:
             yield closed(f"Option {name}: {option_headline(opt)}", parameter="headline")
+
+
+@rule("6.3.3.3", "per-client-isolation", benchmark=KV, versions=V3)
+def per_client_isolation(run: Run) -> Iterator[Finding]:
+    """Rules.md §6.3.3.3: every client of a multi-client run has its own rank number, its own result file under
+    `option_<O>/trial_<T>/rank_<N>/` and its own cache directory; two clients never share one."""
+    summary = _summary(run)
+    if summary.total_ranks < 2:
+        raise NotApplicable("a single client")
+    fix = "launch every rank through the wrapper under MPI (it derives rank_<N> from the MPI rank) and re-run"
+    for name, opt in sorted(summary.options.items()):
+        for trial in opt.trials:
+            where = f"Option {name} trial {trial.trial}"
+            seen: dict[tuple[str, str], list[str]] = {}
+            for r in trial.ranks:
+                seen.setdefault(("rank", str(r.rank)), []).append(r.file or "?")
+                if r.file:
+                    seen.setdefault(("result file", r.file), []).append(f"rank {r.rank}")
+                if r.cache_dir:
+                    seen.setdefault(("cache dir", r.cache_dir), []).append(f"rank {r.rank}")
+                if not 0 <= r.rank < summary.total_ranks:
+                    yield invalid(f"{where}: rank {r.rank} is outside 0..{summary.total_ranks - 1}",
+                                  parameter="rank", expected=f"0..{summary.total_ranks - 1}", actual=str(r.rank),
+                                  file=f"{run.run_id}/{r.file}" if r.file else _file(run), fix=fix)
+                own = f"option_{name}/trial_{trial.trial}/rank_{r.rank}/"
+                if r.file and not r.file.startswith(own):
+                    yield invalid(f"{where}: rank {r.rank} wrote {r.file}, outside its own {own}",
+                                  parameter="rank result path", expected=own, actual=r.file,
+                                  file=f"{run.run_id}/{r.file}", fix=fix)
+            for (what, value), users in sorted(seen.items()):
+                if len(users) > 1:
+                    yield invalid(f"{where}: {what} {value} is shared by {len(users)} clients "
+                                  f"({', '.join(users[:4])})", parameter=what, expected="one client each",
+                                  actual=f"{len(users)} clients", file=_file(run), fix=fix)

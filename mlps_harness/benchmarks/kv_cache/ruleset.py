@@ -56,8 +56,11 @@ class KvCacheRules(BaseModel):
     options: dict[str, OptionValues]
     min_duration_s: Thresholds
     min_users: Thresholds
-    #: harness flags a CLOSED run may set (the topology); every flag in `locked_args` set makes the run OPEN
+    #: Rules.md §6.6.1's allow-list: the only parameters a CLOSED run may set (system name, paths, client topology)
     topology_args: list[str]
+    #: recorded harness settings that never reach kv-cache.py (launcher, division, ruleset): not parameters
+    plumbing_args: list[str]
+    #: our suite options that change the locked sequence (named as such; any other recorded arg is OPEN too)
     locked_args: list[str]
     #: benchmark flags that are never CLOSED (autoscaling, a YAML config)
     forbidden_flags: dict[str, str]
