@@ -4,8 +4,12 @@
   in the run directory while the process runs;
 * a compact progress line (epoch start/end, data generation, AU) is handed to
   an optional callback;
-* a timeout, Ctrl-C (SIGINT) or SIGTERM stops the whole process group
+* a timeout, Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the whole process group
   (TERM, then KILL after a grace period) so no mpirun or rank survives;
+* a fatal fault in the output (a full disk, a read-only file system: see
+  :mod:`mlps_harness.launch.faults`) ends the whole job within seconds, since
+  the other ranks would wait for the failed one forever, and becomes the
+  result's ``cause``;
 * the outcome is a :class:`RunResult`; :func:`explain_failure` turns a failed
   one into a readable message with a hint.
 """
@@ -26,6 +30,7 @@ from typing import Callable, Mapping, Sequence
 
 import psutil
 
+from mlps_harness.launch.faults import Fault, oom_evidence, oom_kill_count, watch_line
 from mlps_harness.model.run import INCOMPLETE_MARKER
 
 ProgressCallback = Callable[[str], None]
@@ -42,11 +47,22 @@ class RunResult:
     stderr_log: Path
     stderr_tail: list[str] = field(default_factory=list)
     timed_out: bool = False
-    interrupted_by: str | None = None  # "SIGINT" or "SIGTERM" when stopped by a signal
+    interrupted_by: str | None = None  # "SIGINT", "SIGTERM" or "SIGHUP" when stopped by a signal
+    fault: Fault | None = None  # a fatal fault seen in the output (the job was ended for it)
+    oom_evidence: str | None = None  # why we believe the out-of-memory killer acted, if we do
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out and self.interrupted_by is None
+        return self.returncode == 0 and not self.timed_out and self.interrupted_by is None and self.fault is None
+
+    @property
+    def cause(self) -> str | None:
+        """The real cause of a failure when known: "no space left on /mnt/data", "killed by signal 9", ..."""
+        if self.fault is not None:
+            return self.fault.cause
+        if self.returncode < 0 and not self.timed_out and not self.interrupted_by:
+            return f"killed by signal {-self.returncode}" + (" (out of memory)" if self.oom_evidence else "")
+        return None
 
 
 _EPOCH_START = re.compile(r"Starting epoch (\d+): .*?(\d+) steps")
@@ -151,7 +167,7 @@ def stop_process_tree(process: subprocess.Popen, grace_seconds: float = 5.0) -> 
 
 
 class _SignalCatcher:
-    """Turn SIGINT/SIGTERM into a flag while a run is in progress (main thread only)."""
+    """Turn SIGINT/SIGTERM/SIGHUP into a flag while a run is in progress (main thread only)."""
 
     def __init__(self) -> None:
         self.received: str | None = None
@@ -159,7 +175,7 @@ class _SignalCatcher:
 
     def __enter__(self) -> "_SignalCatcher":
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -174,12 +190,17 @@ class _SignalCatcher:
 def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str, command: str,
                 *, timeout: float | None = None, env: Mapping[str, str] | None = None,
                 cwd: str | os.PathLike | None = None, on_progress: ProgressCallback | None = None,
-                tail_lines: int = 40, kill_grace_seconds: float = 5.0) -> RunResult:
+                tail_lines: int = 40, kill_grace_seconds: float = 5.0,
+                fault_grace_seconds: float = 3.0,
+                space_dirs: Sequence[str | os.PathLike] = ()) -> RunResult:
     """Run ``argv`` in its own session, logging to ``run_dir``; see the module docstring.
 
     ``on_progress`` receives compact lines from :func:`progress_line_from_output`.
-    A SIGINT/SIGTERM during the run stops the process tree and is reported as
-    ``RunResult.interrupted_by``; it is not re-raised.
+    A SIGINT/SIGTERM/SIGHUP during the run stops the process tree and is reported
+    as ``RunResult.interrupted_by``; it is not re-raised. A fatal fault in the
+    output gives the job ``fault_grace_seconds`` to exit by itself, then stops it;
+    when a full disk's error names no path, the full one of ``space_dirs`` (and
+    ``run_dir``) is named in the cause.
     """
     argv = [str(part) for part in argv]
     run_path = Path(run_dir)
@@ -188,6 +209,7 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
     stderr_log = run_path / f"{benchmark}_{command}.stderr.log"
     tail: collections.deque[str] = collections.deque(maxlen=max(tail_lines, 1))
     started = time.monotonic()
+    oom_before = oom_kill_count()
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True,
@@ -201,8 +223,20 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
     seen_progress: set[str] = set()
     progress_lock = threading.Lock()
 
-    def forward_progress(line: str) -> None:
+    faults: list[tuple[float, Fault]] = []
+    progress_broken: list[bool] = []
+
+    def watch(line: str) -> None:
         # DLIO logs to stderr, other tools to stdout: both streams are scanned.
+        if not faults and (fault := watch_line(line)) is not None:
+            faults.append((time.monotonic(), fault))
+        if on_progress is not None and not progress_broken:
+            try:
+                forward_progress(line)
+            except Exception:  # a broken display callback must not stop the fault watch or logging
+                progress_broken.append(True)
+
+    def forward_progress(line: str) -> None:
         message = progress_line_from_output(line)
         if message is None:
             return
@@ -213,10 +247,8 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
             on_progress(message)
 
     pumps = [
-        threading.Thread(target=_pump, args=(process.stdout, stdout_log, None,
-                                              forward_progress if on_progress else None), daemon=True),
-        threading.Thread(target=_pump, args=(process.stderr, stderr_log, tail,
-                                              forward_progress if on_progress else None), daemon=True),
+        threading.Thread(target=_pump, args=(process.stdout, stdout_log, None, watch), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, stderr_log, tail, watch), daemon=True),
     ]
     for pump in pumps:
         pump.start()
@@ -229,6 +261,8 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
                 if timeout is not None and time.monotonic() - started > timeout:
                     timed_out = True
                     break
+                if faults and time.monotonic() - faults[0][0] > fault_grace_seconds:
+                    break  # a rank failed for good: the others would wait for it forever
                 time.sleep(0.05)
         finally:
             # Stop everything: on timeout/signal, and also leftovers after a normal exit.
@@ -237,7 +271,9 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
         pump.join(timeout=10)
     duration = time.monotonic() - started
     return RunResult(argv, process.returncode, duration, stdout_log, stderr_log,
-                     list(tail), timed_out, catcher.received)
+                     list(tail), timed_out, catcher.received,
+                     faults[0][1].locate([*space_dirs, run_path]) if faults else None,
+                     oom_evidence(oom_before, oom_kill_count()))
 
 
 _HINTS: list[tuple[re.Pattern, str]] = [
@@ -260,8 +296,11 @@ _HINTS: list[tuple[re.Pattern, str]] = [
                 r"Cannot find primary config|Could not find '", re.I),
      "DLIO/Hydra rejected the configuration: check the workload name and ++workload.* overrides "
      "(set HYDRA_FULL_ERROR=1 for the full trace)"),
-    (re.compile(r"MemoryError|Cannot allocate memory|Killed", re.I),
+    (re.compile(r"MemoryError|Cannot allocate memory", re.I),
      "the run ran out of memory: lower dataset.generation_buffer_size / checkpoint.model_size or ranks"),
+    (re.compile(r"exited on signal 9|signal 9 \(Killed\)", re.I),
+     "a rank was killed by signal 9 (SIGKILL) from outside the job; nothing recorded says why "
+     "(check the kernel log for the out-of-memory killer, or whoever sent it)"),
 ]
 
 
@@ -269,14 +308,18 @@ def explain_failure(result: RunResult, benchmark: str = "benchmark") -> str:
     """Return a readable multi-line message for a failed run (empty string if it succeeded)."""
     if result.ok:
         return ""
-    if result.timed_out:
+    if result.fault is not None:
+        headline = (f"{benchmark} failed: {result.fault.cause}; the job was stopped after "
+                    f"{result.duration_seconds:.1f} s")
+    elif result.timed_out:
         headline = f"{benchmark} timed out after {result.duration_seconds:.1f} s and was stopped"
     elif result.interrupted_by:
         headline = f"{benchmark} was interrupted by {result.interrupted_by} and stopped"
     elif result.returncode < 0:
         name = signal.Signals(-result.returncode).name if -result.returncode in signal.valid_signals() \
             else str(-result.returncode)
-        headline = f"{benchmark} was killed by signal {name} after {result.duration_seconds:.1f} s"
+        headline = (f"{benchmark} was killed by signal {-result.returncode} ({name}) after "
+                    f"{result.duration_seconds:.1f} s")
     else:
         headline = f"{benchmark} failed with exit code {result.returncode} after {result.duration_seconds:.1f} s"
     text = "\n".join(result.stderr_tail)
@@ -285,11 +328,17 @@ def explain_failure(result: RunResult, benchmark: str = "benchmark") -> str:
             text += "\n" + result.stdout_log.read_text(errors="replace")[-20000:]
         except OSError:
             pass
-    hints = [hint for pattern, hint in _HINTS if pattern.search(text)]
+    hints = [result.fault.hint] if result.fault is not None else []
+    if result.oom_evidence:
+        hints.append(result.oom_evidence + ": lower the memory the run needs or the number of ranks")
+    hints += [hint for pattern, hint in _HINTS if pattern.search(text)
+              if not (result.oom_evidence and "signal 9" in hint)]
     if result.returncode == 127 and not hints:
         hints.append(f"the program {result.argv[0]!r} was not found; run 'bash scripts/setup.sh'")
-    if result.returncode == -signal.SIGKILL and not result.timed_out and not result.interrupted_by:
-        hints.append("SIGKILL from outside usually means the kernel's out-of-memory killer")
+    if result.returncode == -signal.SIGKILL and not result.timed_out and not result.interrupted_by \
+            and not result.oom_evidence:
+        hints.append("killed by signal 9 (SIGKILL) from outside; no out-of-memory evidence was found "
+                     "(cgroup memory.events); check the kernel log or whoever sent it")
     lines = [headline]
     lines += [f"hint: {hint}" for hint in dict.fromkeys(hints)]
     relevant_tail = [line for line in result.stderr_tail if line.strip()][-10:]

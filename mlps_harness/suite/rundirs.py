@@ -81,5 +81,6 @@ def settle_launch(run_dir: Path, result: "RunResult", what: str, program: str) -
     if result.ok:
         (run_dir / INCOMPLETE_MARKER).unlink(missing_ok=True)
     else:
-        reason = "timed out" if result.timed_out else f"{program} exited with code {result.returncode}"
-        write_incomplete_marker(run_dir, reason)
+        reason = "timed out" if result.timed_out else result.cause or f"{program} exited with code {result.returncode}"
+        details = {"hint": result.fault.hint, "line": result.fault.line} if result.fault is not None else None
+        write_incomplete_marker(run_dir, reason, details)

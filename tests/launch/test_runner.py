@@ -111,7 +111,7 @@ def test_timeout_stops_the_whole_process_group(tmp_path):
     assert "tree ready" in result.stdout_log.read_text()
 
 
-@pytest.mark.parametrize("signal_to_send", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signal_to_send", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_to_the_caller_stops_the_tree_and_is_reported(tmp_path, signal_to_send):
     pid_file = tmp_path / "pids"
     outcome_file = tmp_path / "outcome.json"
@@ -187,3 +187,39 @@ def test_checkpoint_workload_lines_become_progress() -> None:
             "Throughput: 1.0 GB/s")
     assert progress_line_from_output(line) == "checkpoint 7: loading took 0.25 s"
     assert progress_line_from_output("[OUTPUT] Running checkpoint workload") is None
+
+
+def test_sigkill_is_reported_as_such_and_not_blamed_on_memory_without_evidence(tmp_path):
+    result = run_process([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"],
+                         tmp_path, "training", "run")
+    assert result.returncode == -signal.SIGKILL
+    message = explain_failure(result, "DLIO")
+    assert "killed by signal 9 (SIGKILL)" in message, message
+    if result.oom_evidence is None:  # nothing in this cgroup's memory.events says the OOM killer acted
+        assert "out of memory" not in message and "out-of-memory killer acted" not in message, message
+        assert result.cause == "killed by signal 9"
+
+
+def test_mpirun_reporting_a_rank_killed_by_signal_9_does_not_claim_oom(tmp_path):
+    log = tmp_path / "out.log"
+    log.write_text("")
+    line = "mpirun noticed that process rank 1 with PID 4242 on node vm exited on signal 9 (Killed)."
+    message = explain_failure(RunResult(["mpirun"], 137, 3.0, log, tmp_path / "err.log", [line]), "DLIO")
+    assert "signal 9" in message and "ran out of memory" not in message, message
+    with_evidence = RunResult(["mpirun"], 137, 3.0, log, tmp_path / "err.log", [line],
+                              oom_evidence="the kernel's out-of-memory killer acted during the run (x)")
+    assert "out-of-memory killer acted" in explain_failure(with_evidence, "DLIO")
+
+
+@pytest.mark.parametrize("line, cause", [
+    ("OSError: [Errno 28] No space left on device: '/mnt/data/train/img_1.npz'", "no space left on /mnt/data/train"),
+    ("OSError: [Errno 28] No space left on device", "no space left on the device"),
+    ("PermissionError: [Errno 30] Read-only file system: '/srv/out/x.json'", "read-only file system at /srv/out"),
+    ("OSError: [Errno 122] Disk quota exceeded: '/home/u/f'", "disk quota exceeded on /home/u"),
+])
+def test_fatal_output_lines_name_the_cause_and_directory(line, cause):
+    from mlps_harness.launch.faults import watch_line
+
+    fault = watch_line(line)
+    assert fault is not None and fault.cause == cause
+    assert watch_line("epoch 1: AU 95.0%") is None
