@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mlperf-storage", "MLPerf Storage benchmark and compliance")
     group.addoption("--results-dir", metavar="DIR", default=None,
                     help="results tree to audit (upstream mlpstorage v2.0 layout or a v3.0 submission tree); "
-                         "the suites write their runs here too (default ./results)")
+                         "the suites write their runs here too (default $MLPSTORAGE_RESULTS_DIR, else ./results)")
     group.addoption("--rules-version", choices=RULES_VERSIONS, default="auto",
                     help="ruleset to apply: auto (per run, from its metadata, else from the layout), v2.0 or v3.0")
     group.addoption("--division", choices=("closed", "open"), default=None,
@@ -93,8 +93,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in empty]
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Where --results-dir, --data-dir, --checkpoint-folder, --org and --system came from (option, environment)."""
+    from mlps_harness.suite.options import settings_header
+
+    return settings_header(config)
+
+
 def results_dir(config: pytest.Config, default: str | None = None) -> Path | None:
-    """The `--results-dir` option as a path (or `default`)."""
+    """The `--results-dir` option (else $MLPSTORAGE_RESULTS_DIR) as a path (or `default`)."""
+    from mlps_harness.suite.options import apply_env_defaults
+
+    apply_env_defaults(config)
     value = config.getoption("--results-dir") or default
     return Path(value).expanduser() if value else None
 

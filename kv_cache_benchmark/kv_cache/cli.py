@@ -108,11 +108,13 @@ def _check_range(option: str, value: float, low: float, high: float, unit: str =
             f"pass {option} with a value in that range")
 
 
-def _check_cache_dir(raw: str, storage_gb: float) -> Path:
+def _check_cache_dir(raw: str, storage_gb: float, create: bool = True) -> Path:
     path = Path(raw).expanduser().resolve()
     if str(path) in SYSTEM_DIRS or str(path).startswith(SYSTEM_TREES):
         raise BenchmarkUsageError("--cache-dir", f"{path} is a system directory",
                                   "point --cache-dir at a directory on the storage under test")
+    if not path.exists() and not create:
+        return path     # a dry run (the suite's --what-if): checked once it exists
     if not path.exists():
         try:
             path.mkdir(parents=True)
@@ -185,8 +187,9 @@ def config_argv(parser: argparse.ArgumentParser, path: Path) -> list[str]:
     return out
 
 
-def parse_config(argv: list[str] | None) -> BenchmarkConfig:
-    """Parse and validate ``argv``; raises BenchmarkUsageError on bad input."""
+def parse_config(argv: list[str] | None, create_dirs: bool = True) -> BenchmarkConfig:
+    """Parse and validate ``argv``; raises BenchmarkUsageError on bad input. A missing --cache-dir is created
+    (with a line on stderr) unless ``create_dirs`` is false (a dry run), when it is left unchecked."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -238,7 +241,7 @@ def parse_config(argv: list[str] | None) -> BenchmarkConfig:
     if args.use_burst_trace:
         trace_path = Path(args.burst_trace_path or DEFAULT_BURST_TRACE).expanduser()
         trace_rows = load_burst_trace(trace_path)
-    cache_dir = (_check_cache_dir(args.cache_dir, args.storage_capacity_gb)
+    cache_dir = (_check_cache_dir(args.cache_dir, args.storage_capacity_gb, create_dirs)
                  if args.cache_dir else None)
     output = Path(args.output) if args.output else None
     if output is not None and not output.resolve().parent.is_dir():

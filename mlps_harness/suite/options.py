@@ -20,8 +20,8 @@ ENV_DEFAULTS = {
     "--results-dir": "MLPSTORAGE_RESULTS_DIR",
     "--data-dir": "MLPSTORAGE_DATA_DIR",
     "--checkpoint-folder": "MLPSTORAGE_CHECKPOINT_FOLDER",
-    "--orgname": "MLPSTORAGE_ORGNAME",
-    "--systemname": "MLPSTORAGE_SYSTEMNAME",
+    "--org": "MLPSTORAGE_ORGNAME",
+    "--system": "MLPSTORAGE_SYSTEMNAME",
 }
 SOURCES_KEY = pytest.StashKey[dict]()
 
@@ -127,10 +127,6 @@ def add_suite_options(parser: pytest.Parser) -> None:
     group.addoption("--num-client-hosts", type=positive_int, default=None, help="number of client hosts")
     group.addoption("--data-dir", default=None, help="dataset directory on the storage under test (default "
                                                      "$MLPSTORAGE_DATA_DIR, else <tmp>/mlps-harness/data)")
-    group.addoption("--orgname", default=None, help="submitting organisation, recorded with every run and in the "
-                                                    "history (default $MLPSTORAGE_ORGNAME)")
-    group.addoption("--systemname", default=None, help="system under test, recorded with every run and in the "
-                                                       "history (default $MLPSTORAGE_SYSTEMNAME)")
     group.addoption("--params", action="append", default=[], metavar="KEY=VALUE",
                     help="workload override (repeatable; checked against the ruleset's allowed lists)")
     group.addoption("--loops", type=int, default=5, help="number of measured runs (default 5); training adds one "
@@ -147,8 +143,10 @@ def add_suite_options(parser: pytest.Parser) -> None:
                          "(for launchers that do not use ssh)")
     group.addoption("--org", default=None, metavar="ORG",
                     help="submitter: with --system, write runs into the submission tree "
-                         "<results-dir>/<closed|open>/<ORG>/results/<NAME>/ plus systems/<NAME>.yaml")
-    group.addoption("--system", default=None, metavar="NAME", help="system name in the submission tree (with --org)")
+                         "<results-dir>/<closed|open>/<ORG>/results/<NAME>/ plus systems/<NAME>.yaml "
+                         "(default $MLPSTORAGE_ORGNAME)")
+    group.addoption("--system", default=None, metavar="NAME", help="system name in the submission tree (with --org; "
+                                                                   "default $MLPSTORAGE_SYSTEMNAME)")
 
 
 def parse_params(values: list[str]) -> dict[str, str]:

@@ -45,10 +45,17 @@ class MpiSuitePlan(SuitePlan):
 
 
 def common_settings(config: pytest.Config, auto_version: str) -> dict[str, Any]:
-    """The options every suite reads the same way: results dir (resolved), rules version (`auto` becomes
+    """The options every suite reads the same way (after the MLPSTORAGE_* environment defaults): results dir and
+    data dir (resolved), rules version (`auto` becomes
     `auto_version`, which the benchmark chooses), declared division, run timeout."""
+    from mlps_harness.suite.options import apply_env_defaults, default_data_dir
+
+    apply_env_defaults(config)
     opt = config.getoption
     version = opt("--rules-version")
-    return {"results_dir": Path(opt("--results-dir") or DEFAULT_RESULTS_DIR).expanduser().resolve(),
+    from mlps_harness.suite.submission import run_root  # --org/--system: the submission tree's prefix
+
+    return {"results_dir": run_root(config, Path(opt("--results-dir") or DEFAULT_RESULTS_DIR).expanduser().resolve()),
             "rules_version": auto_version if version == "auto" else version,
+            "data_dir": Path(opt("--data-dir") or default_data_dir()).expanduser().resolve(),
             "division": opt("--division"), "timeout": opt("--run-timeout")}

@@ -8,8 +8,8 @@ from mlps_harness.suite.options import non_negative_int, positive_float
 def add_options(group) -> None:
     """Checkpointing-only suite options (the rest, e.g. --model and --num-processes, are common)."""
     group.addoption("--checkpoint-folder", default=None,
-                    help="checkpointing: directory on the storage under test for the checkpoint shards "
-                         "(default ./data/checkpoints)")
+                    help="checkpointing: directory on the storage under test for the checkpoint shards, created "
+                         "if missing (default $MLPSTORAGE_CHECKPOINT_FOLDER, else <data-dir>/checkpoints)")
     group.addoption("--num-checkpoints-write", type=non_negative_int, default=None,
                     help="checkpointing: checkpoints to write (default 10)")
     group.addoption("--num-checkpoints-read", type=non_negative_int, default=None,

@@ -27,7 +27,7 @@ from mlps_harness.suite.options import mpi_launch, parse_params
 from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage
 
 #: The embedded default: llama3-8b scaled to ~32 MiB per checkpoint (10 writes + 10 reads ~ 650 MiB of I/O) on
-#: 2 ranks without subset mode (the full checkpoint sharded over 2 ranks), checkpoints under ./data/checkpoints.
+#: 2 ranks without subset mode (the full checkpoint sharded over 2 ranks), checkpoints under <data-dir>/checkpoints.
 EMBEDDED = {"model": "llama3-8b", "num_processes": 2, "size_scale": 0.0003}
 DEFAULT_RULES_VERSION = "v3.0"
 #: --params keys our workload can honour, and the option each one stands for
@@ -163,14 +163,9 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
         raise usage("--checkpoint-transfer-size", str(exc), "e.g. --checkpoint-transfer-size 16M") from None
     results_dir = common["results_dir"]
     given = opt("--checkpoint-folder")
-    folder_base = Path(given or "data/checkpoints").expanduser().resolve()
-    if given is None:
-        folder_base.mkdir(parents=True, exist_ok=True)
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise usage("--results-dir", f"cannot create {results_dir} ({exc.strerror})", "choose a writable directory") \
-            from None
+    folder_base = Path(given).expanduser().resolve() if given else common["data_dir"] / "checkpoints"
+    what_if = opt("--what-if")
+    created = _create_dirs(folder_base, results_dir, what_if, explicit=given is not None)
     options = WorkloadOptions(model=model, checkpoint_folder=folder_base / model, output_dir=results_dir,
                               num_checkpoints_write=_int_option(opt, "--num-checkpoints-write", 10),
                               num_checkpoints_read=_int_option(opt, "--num-checkpoints-read", 10),
@@ -178,10 +173,10 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
                               subset=_subset(rs, model, procs))
     params = parse_params(opt("--params"))
     _apply_params(params, options, opt("--allow-invalid-params"))
-    if not folder_base.is_dir():
-        raise usage("--checkpoint-folder", f"{folder_base} does not exist or is not a directory",
-                     "create it on the storage under test, or point to an existing directory")
-    if options.checkpoint_folder == folder_base / model:
+    if not folder_base.is_dir() and not what_if:
+        raise usage("--checkpoint-folder", f"{folder_base} is not a directory",
+                     "point it at a directory on the storage under test")
+    if options.checkpoint_folder == folder_base / model and not what_if:
         options.checkpoint_folder.mkdir(exist_ok=True)
     invocations = _invocations(options, opt("--checkpoint-two-phase"))
     refused = None
@@ -195,7 +190,7 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
             refused = f"the pre-launch checks would refuse this run: {exc}"
     except CheckpointUsageError as exc:
         raise pytest.UsageError(f"{exc}") from None
-    warnings = _warnings(options, results_dir, scale, procs, rs, model) + ([refused] if refused else [])
+    warnings = created + _warnings(options, results_dir, scale, procs, rs, model) + ([refused] if refused else [])
     return CheckpointPlan(
         model=model, num_processes=procs, hosts=hosts, memory_gb_per_host=opt("--client-host-memory-gb"),
         num_client_hosts=opt("--num-client-hosts") or len(set(hosts)), folder_base=folder_base,
@@ -203,6 +198,26 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
         embedded=embedded, division=common["division"], accelerator=opt("--accelerator-type"), mpi=mpi,
         timeout=common["timeout"], total_bytes=sized.total_bytes, data_parallelism=sized.data_parallelism,
         warnings=warnings)
+
+
+def _create_dirs(folder_base: Path, results_dir: Path, what_if: bool, explicit: bool) -> list[str]:
+    """Create the checkpoint folder and the results dir as upstream does (never under --what-if); the lines saying
+    what was (or would be) created."""
+    lines = []
+    for option, path in (("--checkpoint-folder", folder_base), ("--results-dir", results_dir)):
+        if path.exists():
+            continue
+        if what_if:
+            lines.append(f"{option} {path} does not exist; a real run creates it (--what-if creates nothing)")
+            continue
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise usage(option, f"{path} does not exist and cannot be created ({exc.strerror})",
+                        "choose a writable directory on the storage under test") from None
+        if option == "--checkpoint-folder" and explicit:
+            lines.append(f"created --checkpoint-folder {path} (it did not exist)")
+    return lines
 
 
 def _invocations(options: WorkloadOptions, two_phase: bool) -> list[Invocation]:

@@ -123,7 +123,7 @@ def _check_numbers(opt) -> None:
         raise usage("--kv-duration", "a trial of 0 s measures nothing", "e.g. --kv-duration 60")
 
 
-def _validate_with_benchmark(plan: KvCachePlan) -> None:
+def _validate_with_benchmark(plan: KvCachePlan, what_if: bool) -> None:
     """Let the benchmark's own validation check every Option (model, ranges, cache dir, flag combinations)."""
     try:
         from kv_cache import BenchmarkUsageError, parse_config
@@ -134,7 +134,7 @@ def _validate_with_benchmark(plan: KvCachePlan) -> None:
         argv = [*plan.benchmark_args(option), "--cache-dir", str(plan.cache_dir),
                 "--seed", str(plan.base_seed + plan.num_processes - 1)]
         try:
-            parse_config(argv)
+            parse_config(argv, create_dirs=not what_if)
         except BenchmarkUsageError as exc:
             name = FLAG_NAMES.get(exc.option, f"--kv-extra-args {exc.option}")
             raise usage(name, f"{exc.problem} (Option {option.name})", exc.fix) from None
@@ -180,16 +180,24 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
     results_dir = common["results_dir"]
     if given["cache_dir"]:
         cache_dir = Path(given["cache_dir"]).expanduser().resolve()
-        if not cache_dir.is_dir():
-            raise usage("--kv-cache-dir", f"{cache_dir} does not exist or is not a directory",
-                         f"create it on the storage under test first (mkdir -p {cache_dir})")
+        if cache_dir.exists() and not cache_dir.is_dir():
+            raise usage("--kv-cache-dir", f"{cache_dir} is not a directory",
+                         "point it at a directory on the storage under test")
     else:
-        cache_dir = (Path(opt("--data-dir") or "data") / "kv_cache").expanduser().resolve()
+        cache_dir = common["data_dir"] / "kv_cache"
+    dir_notes: list[str] = []
     for option, path in (("--kv-cache-dir", cache_dir), ("--results-dir", results_dir)):
+        if opt("--what-if"):  # create nothing
+            if not path.exists():
+                dir_notes.append(f"{option} {path} does not exist; a real run creates it (--what-if creates nothing)")
+            continue
+        existed = path.exists()
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise usage(option, f"cannot create {path} ({exc.strerror})", "choose a writable directory") from None
+        if not existed and option == "--kv-cache-dir" and given["cache_dir"]:
+            dir_notes.append(f"created --kv-cache-dir {path} (it did not exist)")
         if not os.access(path, os.W_OK | os.X_OK):
             raise usage(option, f"{path} is not writable", "fix its permissions or choose another directory")
     trials = given["kv_trials"] or (EMBEDDED["trials"] if embedded else rs.trials_per_option)
@@ -205,6 +213,6 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
                        extra_args=extra, num_processes=procs, hosts=hosts, cache_dir=cache_dir,
                        results_dir=results_dir, rules_version=version, embedded=embedded, division=division,
                        mpi=mpi, timeout=common["timeout"], recorded_args=recorded,
-                       warnings=[f"{option_name(k)} makes the run OPEN" for k in locked])
-    _validate_with_benchmark(plan)
+                       warnings=dir_notes + [f"{option_name(k)} makes the run OPEN" for k in locked])
+    _validate_with_benchmark(plan, bool(opt("--what-if")))
     return plan

@@ -84,7 +84,7 @@ def test_what_if_prints_the_command_and_runs_nothing(tmp_path: Path, suite_runne
 @pytest.mark.parametrize("args, needle", [
     (["--model=gpt3"], "--model"),
     (["--num-checkpoints-write=-1"], "--num-checkpoints-write"),
-    (["--checkpoint-folder=/nonexistent/ckpt"], "--checkpoint-folder"),
+    (["--checkpoint-folder=/proc/nonexistent/ckpt"], "--checkpoint-folder"),  # cannot be created
     (["--model=llama3-70b", "--num-processes=12"], "--num-processes"),
     (["--model=llama3-8b"], "--num-processes"),
     (["--checkpoint-transfer-size=lots"], "--checkpoint-transfer-size"),

@@ -83,7 +83,7 @@ def test_what_if_prints_commands_and_runs_nothing(tmp_path: Path, suite_runner) 
     (["--kv-model=gpt-9"], "--kv-model"),
     (["--kv-cpu-mem-gb=-1"], "--kv-cpu-mem-gb"),
     (["--kv-users=0"], "--kv-users"),
-    (["--kv-cache-dir=/nonexistent/kv"], "--kv-cache-dir"),
+    (["--kv-cache-dir=/proc/nonexistent/kv"], "--kv-cache-dir"),  # cannot be created
     (["--kv-prefill-only", "--kv-decode-only"], "--kv-prefill-only/--kv-decode-only"),
     (["--kv-options=1,4"], "--kv-options"),
     (["--division=closed", "--kv-duration=10"], "--kv-duration"),
