@@ -79,8 +79,8 @@ def _resolves(host: str) -> bool:
 def _diagnose(host: str, agent: list[str], returncode: int | None, stderr: str, timeout: float) -> HostProblem:
     shown = shlex.join(agent)
     text = stderr.strip().splitlines()[-1] if stderr.strip() else ""
-    if "Could not resolve hostname" in stderr or (returncode is not None and not _resolves(host)
-                                                  and "Connection" not in stderr):
+    if "Could not resolve hostname" in stderr or (returncode is not None and "Connection" not in stderr
+                                                  and not _resolves(host)):
         return HostProblem(host, "the name does not resolve",
                            "fix the name in --hosts, or add it to DNS or /etc/hosts (an ssh config alias works too)")
     if returncode is None:

@@ -103,3 +103,16 @@ def _launcher() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def summary_host_count_warning(run_dir: Path, cluster: dict) -> str | None:
+    """After a DLIO-style run: a warning when `summary.json`'s num_hosts differs from the collected host count
+    (DLIO divides the ranks by the ranks on rank 0's node, which is wrong with uneven slots)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    num_hosts = summary.get("num_hosts") if isinstance(summary, dict) else None
+    if not isinstance(num_hosts, int) or isinstance(num_hosts, bool):
+        return None
+    return host_count_warning(cluster, num_hosts, f"{run_dir.name}/summary.json (num_hosts)")

@@ -9,7 +9,7 @@ import pytest
 
 from mlps_harness.benchmarks.training.plan import TrainingPlan, build_plan
 from mlps_harness.benchmarks.training.stages import Launch, dataset_space_problem, generate_dataset, launch
-from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.suite.cluster import collect_cluster, summary_host_count_warning
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
@@ -106,6 +106,9 @@ def training_runs(pytestconfig: pytest.Config, training_plan: TrainingPlan, trai
             done[slot] = launch(training_plan, "run", cluster_info, number, live_writer(pytestconfig, slot))
         except RunInterrupted as exc:
             pytest.exit(str(exc), returncode=130)
+        mismatch = summary_host_count_warning(done[slot].run_dir, cluster_info)
+        if mismatch:
+            live_writer(pytestconfig, slot)(f"WARNING: {mismatch}")
         if not done[slot].ok:
             break
     return done
