@@ -12,6 +12,7 @@ import pytest
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, build_plan
 from mlps_harness.benchmarks.checkpointing.stages import Launch, run_all
 from mlps_harness.suite.cluster import collect_cluster
+from mlps_harness.reporting.results import default_results_dir
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
@@ -24,6 +25,8 @@ PLAN_KEY = pytest.StashKey[CheckpointPlan]()
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/checkpointing")
     config.stash[PLAN_KEY] = build_plan(config)
+    if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
+        default_results_dir(config, config.stash[PLAN_KEY].results_dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

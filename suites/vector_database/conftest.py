@@ -22,6 +22,7 @@ from mlps_harness.benchmarks.vector_database.stages import (
     open_backend,
     run_all,
 )
+from mlps_harness.reporting.results import default_results_dir
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
@@ -33,6 +34,8 @@ PLAN_KEY = pytest.StashKey[VectorDBPlan]()
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/vector_database")
     config.stash[PLAN_KEY] = build_plan(config)
+    if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
+        default_results_dir(config, config.stash[PLAN_KEY].results_dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
