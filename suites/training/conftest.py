@@ -10,6 +10,7 @@ import pytest
 from mlps_harness.benchmarks.training.plan import TrainingPlan, build_plan
 from mlps_harness.benchmarks.training.stages import Launch, dataset_space_problem, generate_dataset, launch
 from mlps_harness.suite.cluster import collect_cluster, summary_host_count_warning
+from mlps_harness.reporting.results import default_results_dir
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
@@ -22,6 +23,8 @@ PLAN_KEY = pytest.StashKey[TrainingPlan]()
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/training")
     plan = config.stash[PLAN_KEY] = build_plan(config, collect=_collector)
+    if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
+        default_results_dir(config, config.stash[PLAN_KEY].results_dir)
     problem = dataset_space_problem(plan)
     if problem:
         plan.warnings.append(problem)
