@@ -211,6 +211,8 @@ def option_commands(run: "Run") -> dict[str, dict[str, Any]]:
                 option = m.group(1) if m else None
             elif flag == "--seed-base":
                 values["seed_base"] = value
+            elif flag == "--rank-cache-base":
+                values["cache_base"] = value
             elif flag == "--config":
                 if not value.endswith(DEFAULT_CONFIG_SUFFIX):
                     rest += [flag, value]
