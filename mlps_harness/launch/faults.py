@@ -116,3 +116,16 @@ def oom_evidence(before: int | None, after: int | None) -> str | None:
     if before is not None and after is not None and after > before:
         return f"the kernel's out-of-memory killer acted during the run (cgroup memory.events oom_kill {before} -> {after})"
     return None
+
+
+def human_bytes(count: float) -> str:
+    """A byte count in the largest binary unit that keeps it >= 1, with 3 significant digits:
+    "512 B", "43.2 MiB", "1.50 TiB" (never "0.0 GiB" for a small but non-zero size)."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{int(count)} B"
+    return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}" if value >= 10 else f"{value:.2f} {unit}"

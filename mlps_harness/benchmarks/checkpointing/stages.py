@@ -60,7 +60,7 @@ def launch(plan: CheckpointPlan, invocation: Invocation, cluster: dict, number: 
     write_incomplete_marker(run_dir, "the invocation was started but did not finish")
     started = datetime.now()
     result = run_process(argv, run_dir, "checkpointing", "run", timeout=plan.timeout, on_progress=progress,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, space_dirs=(plan.options.checkpoint_folder,))
     ended = datetime.now()
     update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode,
                     invocation_start=started.isoformat(), invocation_end=ended.isoformat())

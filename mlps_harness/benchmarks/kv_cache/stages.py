@@ -89,7 +89,7 @@ def run_trial(plan: KvCachePlan, option: OptionSpec, number: int, run_dir: Path,
                  f"{option.duration_s:g} s")
     started = datetime.now().isoformat(timespec="microseconds")
     result = run_process(plan.argv(option, trial_dir), trial_dir, "kv_cache", "run", timeout=plan.timeout,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, space_dirs=(plan.cache_dir,))
     trial = Trial(slot, trial_dir, result, started, datetime.now().isoformat(timespec="microseconds"))
     if result.interrupted_by:
         raise RunInterrupted(f"{slot} interrupted by {result.interrupted_by}; {run_dir} is marked incomplete")

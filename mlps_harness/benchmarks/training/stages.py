@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mlps_harness.benchmarks.training.plan import TrainingPlan, existing_ancestor
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.launch.faults import human_bytes
 from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
 
 MANIFEST = ".mlps-dataset.json"
@@ -55,7 +56,7 @@ def launch(plan: TrainingPlan, command: str, cluster: dict, run_number: int,
                           extra={"run_number": run_number, "datasize": plan.datasize.as_dict()})
     write_incomplete_marker(run_dir, "the run was started but did not finish")
     result = run_process(argv, run_dir, "training", command, timeout=plan.timeout, on_progress=progress,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, space_dirs=(plan.data_dir,))
     update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode)
     settle_launch(run_dir, result, command, "DLIO")
     return Launch(command, run_dir, result)
@@ -115,7 +116,6 @@ def dataset_space_problem(plan: TrainingPlan) -> str | None:
     free = shutil.disk_usage(existing_ancestor(plan.data_dir)).free
     if needed <= free:
         return None
-    gib = 1024 ** 3
-    return (f"--data-dir {plan.data_dir}: the dataset needs {needed / gib:,.1f} GiB ({files} files) but only "
-            f"{free / gib:,.1f} GiB are free there; point --data-dir at the storage under test, or lower "
+    return (f"--data-dir {plan.data_dir}: the dataset needs {human_bytes(needed)} ({files} files) but only "
+            f"{human_bytes(free)} are free there; point --data-dir at the storage under test, or lower "
             "dataset.num_files_train (see the datasize stage: pytest suites/training -k datasize --what-if)")

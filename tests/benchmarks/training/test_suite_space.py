@@ -14,7 +14,7 @@ def test_dataset_larger_than_free_space_is_a_usage_error(tmp_path: Path, suite_r
     result = suite_runner(SUITE, f"--results-dir={tmp_path / 'r'}", f"--data-dir={tmp_path / 'd'}", *HUGE)
     out = result.stdout + result.stderr
     assert result.returncode == 4, out[-2000:]
-    assert "the dataset needs" in out and "GiB are free" in out and "--data-dir" in out
+    assert "the dataset needs" in out and "are free" in out and "--data-dir" in out
     assert "Traceback" not in out
     assert not any((tmp_path / "d").rglob("*.npz"))
     assert not (tmp_path / "r" / "training").exists()

@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from mlps_harness.launch.faults import human_bytes
+
 from .options import WorkloadOptions, shard_paths
 from .sizing import CheckpointPlan, CheckpointUsageError, plan_checkpoint
 from .storage_io import DIRECT_IO_ALIGNMENT, direct_io_supported
@@ -110,8 +112,8 @@ def prelaunch_checks(options: WorkloadOptions, num_ranks: int) -> CheckpointPlan
     if needed > free:
         raise CheckpointUsageError(
             "--checkpoint-folder",
-            f"{options.checkpoint_folder} has {free / 2**30:.3f} GiB free but "
-            f"{options.num_checkpoints_write} checkpoint(s) need {needed / 2**30:.3f} GiB more; "
+            f"{options.checkpoint_folder} has {human_bytes(free)} free but "
+            f"{options.num_checkpoints_write} checkpoint(s) need {human_bytes(needed)} more; "
             "free space, lower --num-checkpoints-write or --size-scale",
         )
     if options.num_checkpoints_write == 0 and complete_checkpoints_on_disk(options, plan) == 0:
