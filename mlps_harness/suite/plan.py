@@ -46,16 +46,21 @@ class MpiSuitePlan(SuitePlan):
 
 def common_settings(config: pytest.Config, auto_version: str) -> dict[str, Any]:
     """The options every suite reads the same way (after the MLPSTORAGE_* environment defaults): results dir and
-    data dir (resolved), rules version (`auto` becomes
-    `auto_version`, which the benchmark chooses), declared division, run timeout."""
+    data dir (resolved), rules version (`auto` becomes `auto_version`, which the benchmark chooses), declared
+    division, run timeout. The invocation is recorded in `<results-dir>/history.jsonl` when the session ends."""
+    from mlps_harness import history
     from mlps_harness.suite.options import apply_env_defaults, default_data_dir
-
-    apply_env_defaults(config)
-    opt = config.getoption
-    version = opt("--rules-version")
     from mlps_harness.suite.submission import run_root  # --org/--system: the submission tree's prefix
 
-    return {"results_dir": run_root(config, Path(opt("--results-dir") or DEFAULT_RESULTS_DIR).expanduser().resolve()),
-            "rules_version": auto_version if version == "auto" else version,
-            "data_dir": Path(opt("--data-dir") or default_data_dir()).expanduser().resolve(),
-            "division": opt("--division"), "timeout": opt("--run-timeout")}
+    sources = apply_env_defaults(config)
+    opt = config.getoption
+    version = opt("--rules-version")
+    results = Path(opt("--results-dir") or DEFAULT_RESULTS_DIR).expanduser().resolve()
+    settings = {"results_dir": run_root(config, results),
+                "rules_version": auto_version if version == "auto" else version,
+                "data_dir": Path(opt("--data-dir") or default_data_dir()).expanduser().resolve(),
+                "division": opt("--division"), "timeout": opt("--run-timeout")}
+    history.register(config, results, settings["results_dir"],
+                     {**{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
+                      "sources": {option.lstrip("-"): source for option, source in sources.items()}})
+    return settings
