@@ -1,22 +1,106 @@
 """Run directories and their metadata, in the upstream layout `<rd>/<benchmark>/<model>/<command>/<datetime>/`.
 
 A new run directory never reuses an existing one: when the current second is taken, the next free second is used,
-so nothing already written is overwritten.
+so nothing already written is overwritten. Before anything is launched a suite claims its results dir for its
+benchmark and model (`claim_results_dir`): a read-only dir is one usage error, and a second suite writing the same
+benchmark/model into the same dir stops with the holder's PID and command (an advisory `flock`, released by the
+kernel when the holder exits, so a killed suite never leaves a stale lock).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from mlps_harness import __version__
 
 if TYPE_CHECKING:
     from mlps_harness.launch import RunResult
+
+
+LOCK_PREFIX = ".mlps-lock-"  #: `<results_dir>/.mlps-lock-<benchmark>-<model>`: held by the suite writing there
+_LOCKS = pytest.StashKey[list]()
+
+
+def lock_path(results_dir: Path, benchmark: str, model: str | None) -> Path:
+    """The advisory lock file of one benchmark/model in a results dir."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{benchmark}-{model or 'default'}")
+    return Path(results_dir) / f"{LOCK_PREFIX}{safe}"
+
+
+def lock_holder(path: Path) -> dict[str, Any] | None:
+    """Who holds the lock at `path` ({"pid", "command", "since"}), or None when nobody does."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = json.loads(os.read(fd, 65536) or b"{}")
+        except ValueError:
+            holder = {}
+        return holder if isinstance(holder, dict) else {}
+    finally:
+        os.close(fd)
+    return None
+
+
+def claim_results_dir(config: pytest.Config, results_dir: Path, benchmark: str, model: str | None) -> None:
+    """Before launch: `results_dir` must be writable (else one usage error) and no other suite may be writing this
+    benchmark/model there (else a usage error naming its PID and command). The lock is held until pytest ends.
+    Nothing is claimed under --what-if, which writes nothing."""
+    if config.getoption("--what-if", False):
+        return
+    results_dir = Path(results_dir)
+    fix = "choose a writable directory with --results-dir (or remount this one read-write)"
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        probe_fd, probe = tempfile.mkstemp(prefix=".mlps-write-probe-", dir=results_dir)
+        os.close(probe_fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({exc.strerror or exc}); "
+                                f"{fix}") from None
+    path = lock_path(results_dir, benchmark, model)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise pytest.UsageError(f"--results-dir {results_dir}: cannot create {path.name} "
+                                f"({exc.strerror or exc}); {fix}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = json.loads(os.read(fd, 65536) or b"{}")
+        except ValueError:
+            holder = {}
+        os.close(fd)
+        holder = holder if isinstance(holder, dict) else {}
+        raise pytest.UsageError(
+            f"--results-dir {results_dir}: another suite is writing {benchmark}/{model or 'default'} there "
+            f"(PID {holder.get('pid', '?')}: {holder.get('command', '?')}, since {holder.get('since', '?')}); "
+            "wait for it to finish, stop it, or use another --results-dir") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv),
+                             "since": time.strftime("%Y-%m-%dT%H:%M:%S")}).encode())
+    config.stash.setdefault(_LOCKS, []).append(fd)
+
+    def release() -> None:
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    config.add_cleanup(release)
 
 
 def new_run_dir(results_dir: Path, *parts: str) -> Path:

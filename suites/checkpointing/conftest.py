@@ -17,6 +17,7 @@ from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_wha
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.rundirs import RunInterrupted
+from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
 
 PLAN_KEY = pytest.StashKey[CheckpointPlan]()
@@ -25,6 +26,7 @@ PLAN_KEY = pytest.StashKey[CheckpointPlan]()
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/checkpointing")
     config.stash[PLAN_KEY] = build_plan(config)
+    claim_results_dir(config, config.stash[PLAN_KEY].results_dir, "checkpointing", config.stash[PLAN_KEY].model)
     if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
         default_results_dir(config, config.stash[PLAN_KEY].results_dir)
 

@@ -26,6 +26,7 @@ from mlps_harness.reporting.results import default_results_dir
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
 from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
+from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
 
 PLAN_KEY = pytest.StashKey[VectorDBPlan]()
@@ -34,6 +35,8 @@ PLAN_KEY = pytest.StashKey[VectorDBPlan]()
 def pytest_configure(config: pytest.Config) -> None:
     refuse_xdist(config, "suites/vector_database")
     config.stash[PLAN_KEY] = build_plan(config)
+    plan = config.stash[PLAN_KEY]
+    claim_results_dir(config, plan.results_dir, "vector_database", f"{plan.engine}-{plan.index_type}")
     if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
         default_results_dir(config, config.stash[PLAN_KEY].results_dir)
 
