@@ -11,3 +11,6 @@ def add_options(group) -> None:
                                                              "mi355); default h100")
     group.addoption("--num-accelerators", type=positive_int, default=None,
                     help="training: simulated accelerators = MPI ranks (default 2 in the embedded run)")
+    group.addoption("--max-accelerators", type=positive_int, default=None,
+                    help="training: size the dataset for up to this many accelerators in total (as upstream's "
+                         "datasize); runs with fewer accelerators reuse it (default: --num-accelerators)")

@@ -177,7 +177,13 @@ def build_plan(config: pytest.Config, collect: Collector | None = None) -> Train
     batch = int(merged.get("reader.batch_size") or ref.batch_for(accelerator) or 1)
     spf = int(merged.get("dataset.num_samples_per_file") or ref.num_samples_per_file)
     record = float(merged.get("dataset.record_length") or ref.record_length_bytes)
-    size = training_datasize(total_memory_bytes=total_memory, num_processes=procs,
+    sized_for = opt("--max-accelerators") or procs
+    if sized_for < procs:
+        raise usage("--max-accelerators", f"{sized_for} is fewer than the {procs} accelerators this run uses",
+                    f"pass --max-accelerators {procs} or more (it sizes the dataset for the largest run)")
+    if sized_for != procs:
+        warnings.append(f"datasize: the dataset is sized for --max-accelerators {sized_for} (this run uses {procs})")
+    size = training_datasize(total_memory_bytes=total_memory, num_processes=sized_for,
                              batch_size=batch, num_samples_per_file=spf, record_length_bytes=record,
                              steps_per_epoch=rs.steps_per_epoch, memory_multiplier=rs.memory_multiplier)
     if "dataset.num_files_train" not in merged:

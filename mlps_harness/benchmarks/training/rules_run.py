@@ -185,6 +185,9 @@ def allowed_params(run: Run) -> Iterator[Finding]:
     """Every override is on the CLOSED list (CLOSED), the OPEN list (OPEN), or else INVALID."""
     rs = training_rules(run.rules_version)
     where = run.params_file
+    recorded = getattr(run.metadata.args, "harness_injected_params", None) if run.metadata and run.metadata.args \
+        else None
+    injected = set(recorded) if isinstance(recorded, list) else set()
     for key, value in sorted(run.params.items()):
         if any(key == p or key.startswith(p + ".") for p in rs.ignored_param_prefixes):
             continue
@@ -194,6 +197,12 @@ def allowed_params(run: Run) -> Iterator[Finding]:
             yield open_(f"{key} may only be changed in the OPEN division", parameter=key, actual=value,
                         expected="reference value", file=where,
                         fix=f"drop --params {key}=... for a CLOSED submission")
+        elif key in injected:
+            yield invalid(f"{key!r} may not be changed; the harness's embedded small configuration injected "
+                          f"{key}={value} (no option you passed)", parameter=key, actual=value,
+                          expected="reference value", file=where,
+                          fix="run with --model (and your cluster's options) instead of the embedded default, which "
+                              "is a small demonstration and INVALID by design")
         else:
             yield invalid(f"{key!r} may not be changed", parameter=key, actual=value, expected="reference value",
                           file=where, fix=f"remove the override {key}={value}; only the ruleset's allowed keys "

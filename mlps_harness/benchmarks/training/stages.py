@@ -42,7 +42,8 @@ def _args(plan: TrainingPlan, command: str, run_number: int) -> dict:
             "num_client_hosts": plan.num_client_hosts, "data_dir": str(plan.data_dir),
             "results_dir": str(plan.results_dir), "params": [f"{k}={v}" for k, v in plan.params.items()],
             "closed": plan.division == "closed", "open": plan.division == "open", "loops": plan.loops,
-            "run_number": run_number, "embedded_default": plan.embedded}
+            "run_number": run_number, "embedded_default": plan.embedded,
+            "harness_injected_params": sorted(plan.harness_params)}
 
 
 def launch(plan: TrainingPlan, command: str, cluster: dict, run_number: int,
