@@ -19,13 +19,46 @@ def cluster_memory(run: Run) -> tuple[int | None, str]:
         total = sum(int(h.get("memory_total_bytes") or 0) for h in hosts if isinstance(h, dict))
         if total > 0:
             return total, f"cluster information collected over {info.get('source')} ({len(hosts)} host(s))"
+    system_info = ((run.metadata.model_extra or {}) if run.metadata else {}).get("system_info")
+    total = system_info.get("total_memory_bytes") if isinstance(system_info, dict) else None
+    if isinstance(total, int) and not isinstance(total, bool) and total > 0:
+        return total, f"{run.metadata_file} system_info.total_memory_bytes ({system_info.get('num_hosts')} host(s))"
     if run.summary and run.summary.host_memory_GB:
         return int(sum(run.summary.host_memory_GB) * GIB), "summary.json host_memory_GB"
+    staged = _cluster_info_memory(run)
+    if staged is not None:
+        return staged
     args = run.metadata.args if run.metadata else None
     if args and args.client_host_memory_in_gb:
         hosts = args.num_client_hosts or max(len(args.host_list), 1)
         return int(args.client_host_memory_in_gb * GIB * hosts), "declared --client-host-memory-in-gb"
     return None, "no memory information"
+
+
+CLUSTER_INFO = "collector-staging/cluster_info.json"   #: the v3.0 tool's per-host collector output
+
+
+def _cluster_info_memory(run: Run) -> tuple[int, str] | None:
+    """Total MemTotal (kB) over the hosts of `collector-staging/cluster_info.json`, in bytes, with its source."""
+    from mlps_harness.loader.safe_io import read_json
+
+    entry = next((f for f in run.files if f.name == "collector-staging" and f.kind == "dir"), None)
+    if entry is None or "cluster_info.json" not in entry.children:
+        return None
+    data, problem = read_json(os.path.join(run.ref.path, CLUSTER_INFO), f"{run.run_id}/{CLUSTER_INFO}")
+    if problem is not None or not isinstance(data, dict):
+        return None
+    totals = []
+    for host in data.values():
+        mem = host.get("meminfo", {}).get("MemTotal") if isinstance(host, dict) and \
+            isinstance(host.get("meminfo"), dict) else None
+        if isinstance(mem, str) and mem.split()[0].isdigit():
+            mem = int(mem.split()[0])
+        if isinstance(mem, int) and not isinstance(mem, bool) and mem > 0:
+            totals.append(mem * 1024)
+    if not totals:
+        return None
+    return sum(totals), f"{CLUSTER_INFO} meminfo.MemTotal ({len(totals)} host(s))"
 
 
 def host_count(run: Run) -> int | None:

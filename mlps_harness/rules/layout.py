@@ -5,6 +5,7 @@ A benchmark opts in by giving a `layout:` mapping (command -> files, config dir)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict
@@ -13,7 +14,7 @@ from mlps_harness import rulesets
 from mlps_harness.loader.discover import DATETIME_RE
 from mlps_harness.loader.parse import matches
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, invalid
+from mlps_harness.outcomes import Finding, NotApplicable, invalid, warning
 from mlps_harness.rules.registry import rule
 from mlps_harness.rules.schema import LayoutValues
 from mlps_harness.spec import benchmarks
@@ -51,15 +52,44 @@ def known_benchmark(run: Run) -> Iterator[Finding]:
                       fix="place runs under one of " + ", ".join(f"{name}/" for name in sorted(known)))
 
 
+PRUNED_MARK = b"PRUNED BY STAFF"
+#: the v3.0 review replaced oversized DLIO logs/outputs with 16-byte placeholders ("PRUNED BY STAFF\n")
+PRUNED_MAX_BYTES = 64
+
+
+def pruned(run: Run, name: str) -> bool:
+    """Whether `name` in the run dir is a review placeholder: a small regular file starting `PRUNED BY STAFF`."""
+    entry = next((f for f in run.files if f.name == name), None)
+    if entry is None or entry.kind != "file" or entry.size > PRUNED_MAX_BYTES:
+        return False
+    try:
+        with open(os.path.join(run.ref.path, name), "rb") as fh:
+            return fh.read(PRUNED_MAX_BYTES).startswith(PRUNED_MARK)
+    except OSError:
+        return False
+
+
 @rule("H6.3", "required-files", benchmark="*", category="layout", commands=None)
 def required_files(run: Run) -> Iterator[Finding]:
-    """The run directory holds every file the layout requires (logs, summary, per-rank output, dlio_config)."""
+    """The run directory holds every file the layout requires (logs, summary, per-rank output, dlio_config).
+
+    A file the v3.0 review pruned (a `PRUNED BY STAFF` placeholder) is present but pruned: a warning."""
     spec = _layout(run)
     names = run.file_names()
     for pattern in spec.files:
-        if not matches(names, pattern):
+        found = matches(names, pattern)
+        if not found:
             yield invalid(f"{pattern} is missing", parameter="files", expected=pattern, actual="absent",
                           file=f"{run.run_id}/{pattern}", fix="copy the file from the benchmark's output, or re-run")
+            continue
+        placeholders = [n for n in found if pruned(run, n)]
+        if placeholders:
+            yield warning(f"{len(placeholders)} of {len(found)} {pattern} file(s) pruned by the review's staff "
+                          f"(a {PRUNED_MARK.decode()} placeholder, not lost)", parameter="files",
+                          expected=pattern, actual=", ".join(placeholders[:5]) + (" ..." if len(placeholders) > 5
+                                                                                  else ""),
+                          file=f"{run.run_id}/{placeholders[0]}",
+                          fix="nothing to fix for a published run; keep the original file for a new submission")
     if spec.config_dir:
         entry = next((f for f in run.files if f.name == spec.config_dir), None)
         if entry is None or entry.kind != "dir":

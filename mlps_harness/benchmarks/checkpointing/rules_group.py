@@ -302,7 +302,8 @@ def simultaneous_rw_support(group: RunGroup) -> Iterator[Finding]:
     if false:
         yield warning(f"{shown} declares {', '.join(false)} false: shared simultaneous read/write support is not "
                       "confirmed by the system description (the v3.0 round's 4.7.4 warning)",
-                      parameter="capabilities", actual=", ".join(f"{k}: false" for k in false), file=shown,
+                      parameter="capabilities", expected="true", actual=", ".join(f"{k}: false" for k in false),
+                      file=shown,
                       fix="confirm the capabilities the system really has")
     else:
         yield closed("multi-host and simultaneous read/write support declared", parameter="capabilities")

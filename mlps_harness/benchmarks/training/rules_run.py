@@ -133,7 +133,8 @@ def dataset_size(run: Run) -> Iterator[Finding]:
                    fix=f"generate at least {size.required_files} files (datagen) and run with "
                        f"--params dataset.num_files_train={size.required_files}")
     else:
-        yield closed(f"dataset large enough (file count from {files_source})", parameter="dataset.num_files_train",
+        yield closed(f"dataset large enough (file count from {files_source}, memory from {source})",
+                     parameter="dataset.num_files_train",
                      expected=f">= {size.required_files}", actual=str(num_files))
 
 

@@ -42,7 +42,7 @@ def write_run(root: Path, *, model: str = "llama3-8b", leaf: str = "20250601_120
                             "num_checkpoints_write": writes, "params": [f"{k}={v}" for k, v in user.items()]}
     if accelerator:
         args["accelerator_type"] = accelerator
-    meta: dict[str, Any] = {"benchmark_type": "checkpointing", "run_datetime": leaf, "args": args,
+    meta: dict[str, Any] = {"benchmark_type": "checkpointing", "run_datetime": leaf, "run_number": 0, "args": args,
                             "verification": "closed", "cluster_information": cluster or "<ClusterInformation object>"}
     if not use_overrides_only:
         meta["params_dict"] = params_dict
