@@ -147,3 +147,18 @@ def test_division_taken_from_the_closed_dir_decides_the_exit_code(tmp_path: Path
     open_run = run_pytest(REPO, "compliance", f"--results-dir={open_tree}", "-q", "-k", "H4.10")
     assert open_run.returncode == 0, open_run.stdout[-2000:]
     assert "MLPerf Storage verdict: OPEN" in open_run.stdout
+
+
+def test_pruned_placeholder_is_a_warning_not_a_loss(tmp_path: Path) -> None:
+    """The review replaced oversized DLIO outputs by 16-byte `PRUNED BY STAFF` placeholders: present but pruned."""
+    tree = tmp_path / "t"
+    shutil.copytree(V3, tree)
+    output = tree / ALLUXIO_RUN / "0_output.json"
+    output.write_bytes(b"PRUNED BY STAFF\n")
+    res = _results(tree, ALLUXIO_RUN, "run")["H6.3-required-files"]
+    assert _division(res) == "CLOSED" and "pruned" in res.warnings()[0].message
+    assert res.warnings()[0].actual == "0_output.json"
+    output.write_bytes(b"PRUNED BY STAFF\n" + b" " * 100)          # not a placeholder: an ordinary (odd) file
+    assert not _results(tree, ALLUXIO_RUN, "run")["H6.3-required-files"].warnings()
+    output.unlink()                                                  # lost, not pruned
+    assert _division(_results(tree, ALLUXIO_RUN, "run")["H6.3-required-files"]) == "INVALID"
