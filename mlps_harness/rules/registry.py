@@ -98,7 +98,8 @@ def all_rules() -> list[Rule]:
 
 
 def _id_key(rule_id: str) -> tuple:
-    return tuple(int(p) for p in re.findall(r"\d+", rule_id)) + (rule_id,)
+    # numbers and the id tagged apart, so "5.3.5" and "H5.3" compare without mixing int and str
+    return tuple((0, int(p), "") for p in re.findall(r"\d+", rule_id)) + ((1, 0, rule_id),)
 
 
 @dataclass

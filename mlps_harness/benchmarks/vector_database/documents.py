@@ -3,6 +3,11 @@
 It reads `summary.json`, `config.json`, `recall_stats.json` (run dirs) and `load_summary.json` (load dirs) with
 the safe readers into strict pydantic models (extra keys allowed) kept in `run.documents`; every problem becomes a
 finding in `run.load_findings` (reported by H6.1 documents-parse). A missing file is left to the layout rule.
+
+Upstream's v3.0 tool writes other files, read here too: the native statistics (`statistics.json` in the run dir for
+the older flat layout; `vectordb/simple/statistics.json` or `vectordb/simple/vdb_multi_node_summary.json` for the
+MPI layout), `result_verdict.json` (ground-truth coverage, §5.3.5), and a datagen `summary.json` (its index type is
+the index-build record). `STATS` holds the first native statistics file found and `STATS_FILE` its name.
 """
 
 from __future__ import annotations
@@ -18,6 +23,12 @@ from mlps_harness.model import Run
 from mlps_harness.model.types import Int, Num, Str
 
 SUMMARY = "vdb_summary"
+STATS = "vdb_statistics"
+STATS_FILE = "vdb_statistics_file"
+VERDICT = "vdb_result_verdict"
+#: Where upstream's run writes its native statistics, in the report generator's lookup order.
+STATISTICS_FILES = ("statistics.json", "vectordb/simple/statistics.json", "vectordb/enhanced/enhanced_statistics.json",
+                    "vectordb/simple/vdb_multi_node_summary.json", "vectordb/enhanced/vdb_multi_node_summary.json")
 CONFIG = "vdb_config"
 RECALL = "vdb_recall"
 LOAD = "vdb_load"
@@ -36,6 +47,36 @@ class RecallStats(_Doc):
     min_recall: Num | None = None
     max_recall: Num | None = None
     mean_recall: Num | None = None
+
+
+class Statistics(_Doc):
+    """Upstream's native statistics (`statistics.json`, `vdb_multi_node_summary.json`): latency, throughput and the
+    recall mapping (`mean_recall`, `num_queries_evaluated`, ...)."""
+
+    throughput_qps: Num | None = None
+    mean_latency_ms: Num | None = None
+    p95_latency_ms: Num | None = None
+    p99_latency_ms: Num | None = None
+    p999_latency_ms: Num | None = None
+    total_queries: Int | None = None
+    total_time_seconds: Num | None = None
+    recall: RecallStats | None = None
+
+
+class FlatSetup(_Doc):
+    """`result_verdict.json` `flat_setup`: the exact (FLAT) ground-truth collection's coverage."""
+
+    ok: bool | None = None
+    coverage: Num | None = None
+    total_vectors: Int | None = None
+    copied_vectors: Int | None = None
+
+
+class ResultVerdict(_Doc):
+    """`result_verdict.json` (its stored `valid` is not trusted, upstream issue #805)."""
+
+    num_queries_evaluated: Int | None = None
+    flat_setup: FlatSetup | None = None
 
 
 class VdbSummary(_Doc):
@@ -60,6 +101,8 @@ class VdbSummary(_Doc):
     mode: Str | None = None
     runtime_seconds: Num | None = None
     queries: Int | None = None
+    #: upstream v3.0: {"database": "milvus"} names the backend
+    database: dict[str, Any] | None = None
 
     @property
     def mean_recall(self) -> float | None:
@@ -106,10 +149,31 @@ _FILES: tuple[tuple[str, str, type[BaseModel]], ...] = (
 )
 
 
+def _read_sub(run: Run, rel: str, model: type[BaseModel]) -> Any:
+    """A typed document at a path below the run dir (never following links), or None."""
+    path = os.path.join(run.ref.path, *rel.split("/"))
+    if not os.path.isfile(path) or os.path.islink(path):
+        return None
+    shown = f"{run.run_id}/{rel}"
+    data, problem = read_json(path, shown)
+    if problem is not None:
+        run.load_findings.append(problem)
+        return None
+    return typed(model, data, shown, run.load_findings)
+
+
 def parse_vectordb(run: Run) -> None:
     """Add the typed vector database documents of `run` (and any findings) to the run."""
     names = run.file_names()
     findings = run.load_findings
+    for rel in STATISTICS_FILES:
+        doc = _read_sub(run, rel, Statistics)
+        if doc is not None:
+            run.documents[STATS], run.documents[STATS_FILE] = doc, rel
+            break
+    verdict = _read_sub(run, "result_verdict.json", ResultVerdict)
+    if verdict is not None:
+        run.documents[VERDICT] = verdict
     if "summary.json" in names:
         shown = f"{run.run_id}/summary.json"
         data: Any = run.summary_raw
@@ -152,11 +216,33 @@ def load_summary(run: Run) -> LoadSummary | None:
     return run.documents.get(LOAD)
 
 
+def statistics(run: Run) -> tuple[Statistics | None, str | None]:
+    """Upstream's native statistics of a run and the file they came from (relative to the results dir)."""
+    doc = run.documents.get(STATS)
+    return doc, (f"{run.run_id}/{run.documents[STATS_FILE]}" if doc is not None else None)
+
+
+def result_verdict(run: Run) -> ResultVerdict | None:
+    """The run's typed result_verdict.json, if usable."""
+    return run.documents.get(VERDICT)
+
+
+#: upstream's metadata `args` keys for what our documents call engine / index_type
+_ARG_KEYS = {"engine": "vdb_engine", "index_type": "vdb_index"}
+
+
 def recorded(run: Run, key: str) -> tuple[Any, str | None]:
-    """The first recorded value of `key` in summary.json, config.json or load_summary.json, and its file."""
+    """The first recorded value of `key` in summary.json, config.json or load_summary.json (upstream: the engine
+    in summary.json `database.database`, else the metadata's `vdb_engine` / `vdb_index`), and its file."""
     for name, doc in (("summary.json", summary(run)), ("config.json", config(run)),
                       ("load_summary.json", load_summary(run))):
         value = getattr(doc, key, None) if doc is not None else None
         if value is not None:
             return value, f"{run.run_id}/{name}"
+    s = summary(run)
+    if key == "engine" and s is not None and isinstance(s.database, dict) and s.database.get("database"):
+        return str(s.database["database"]), f"{run.run_id}/summary.json database.database"
+    args = run.metadata.args.model_dump() if run.metadata and run.metadata.args else {}
+    if args.get(_ARG_KEYS.get(key, key)):
+        return str(args[_ARG_KEYS.get(key, key)]), f"{run.run_id}/{run.metadata_file} args.{_ARG_KEYS.get(key, key)}"
     return None, None

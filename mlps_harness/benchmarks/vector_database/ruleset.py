@@ -28,7 +28,12 @@ class VectorDbRules(BaseModel):
 
     closed_engines: list[str]
     embedded_engines: list[str]
+    #: supported OPEN backends (§5.6.5); any other engine is INVALID
     open_engines: list[str]
+    #: backends whose native index families are all OPEN (§5.6.5: not limited to Milvus's index names)
+    native_index_engines: list[str]
+    #: a mean recall below this draws a reviewer's warning with the figure (no target is set: §5.3.2 is deferred)
+    low_recall_warning: float
     closed_index_types: list[str]
     open_index_types: list[str]
     required_metrics: list[str]

@@ -16,6 +16,9 @@ LITE = "vector_database/milvus-lite/HNSW"      #: embedded engine; one run on an
 IVF = "vector_database/milvus/IVF_FLAT"        #: OPEN index type, only 3 runs
 BOGUS = "vector_database/milvus/BOGUS"         #: unknown index type
 PGV = "vector_database/pgvector/HNSW"          #: another engine
+PGV_NATIVE = "vector_database/pgvector/IVFFLAT"  #: a supported OPEN backend with its native index
+QDRANT = "vector_database/qdrant/HNSW"         #: an unsupported backend
+RECALL = "vector_database/milvus/FLAT"         #: recall on each side of the warning; ground-truth records
 MISC = "vector_database/milvus/AISAQ"          #: record mismatches and missing documents
 
 
@@ -70,7 +73,8 @@ def build_tree(root: Path) -> None:
 
     a = "AISAQ"
     _put(root, MISC, 0, run_files(engine="milvus-lite", index_type=a))          # path says milvus
-    _put(root, MISC, 1, _drop(_drop(run_files(index_type=a), "summary.json", "recall"), "recall_stats.json"))
+    _put(root, MISC, 1, _drop(_drop(_drop(run_files(index_type=a), "summary.json", "recall"), "recall_stats.json"),
+                              "statistics.json"))
     _put(root, MISC, 2, _drop(run_files(index_type=a), "summary.json"))
     typo = run_files(index_type=a)
     typo["summary.json"]["dimension"] = "128"
@@ -82,6 +86,22 @@ def build_tree(root: Path) -> None:
     differ = run_files(index_type=a)
     differ["summary.json"]["recall"] = 0.5                                      # recall_stats.json says 0.9
     _put(root, MISC, 7, differ)
+    _put(root, MISC, 8, _drop(_drop(run_files(index_type=a), "summary.json"), "statistics.json"))
+
+    _put(root, PGV_NATIVE, 0, run_files(engine="pgvector", index_type="IVFFLAT"))
+    _put(root, QDRANT, 0, run_files(engine="qdrant"))
+    f = "FLAT"
+    verdict = {"result": "valid", "valid": True, "num_queries_evaluated": 10,
+               "flat_setup": {"ok": True, "coverage": 1.0, "total_vectors": 20000, "copied_vectors": 20000}}
+    _put(root, RECALL, 0, {**run_files(index_type=f, recall=0.4), "result_verdict.json": verdict})
+    partial = json.loads(json.dumps(verdict))
+    partial["flat_setup"].update(coverage=0.9999, copied_vectors=19998)
+    _put(root, RECALL, 1, {**run_files(index_type=f, recall=0.5), "result_verdict.json": partial})
+    no_setup = {k: v for k, v in verdict.items() if k != "flat_setup"}
+    _put(root, RECALL, 2, {**run_files(index_type=f), "result_verdict.json": no_setup})
+    failed = json.loads(json.dumps(verdict))
+    failed["flat_setup"]["ok"] = False
+    _put(root, RECALL, 3, {**run_files(index_type=f), "result_verdict.json": failed})
 
 
 @pytest.fixture(scope="session")

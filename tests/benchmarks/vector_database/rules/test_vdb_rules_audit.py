@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .builders import Audit
-from .conftest import BOGUS, CLEAN, DEFECTS, IVF, LITE, MISC, PGV, run_id
+from .conftest import BOGUS, CLEAN, DEFECTS, IVF, LITE, MISC, PGV, PGV_NATIVE, QDRANT, RECALL, run_id
 
 RUN_RULES = ("H5.1-complete-run", "H5.2-engine-closed", "H5.3-index-type-closed", "H5.4-required-metrics",
              "H5.5-recall-measured", "H5.6-dimension-consistent", "H5.7-inserted-count", "H5.8-minimum-runtime",
@@ -40,8 +40,24 @@ EXPECTED = [
     (run_id(PGV, 0), "H5.2-engine-closed", "open", "open"),
     (run_id(MISC, 0), "H5.2-engine-closed", "invalid", "invalid"),
     (run_id(MISC, 1), "H5.5-recall-measured", "invalid", "invalid"),
-    (run_id(MISC, 2), "H5.1-complete-run", "invalid", "invalid"),
-    (run_id(MISC, 2), "H5.4-required-metrics", "na", "na"),
+    # no summary.json: a warning when the native statistics hold the metrics (the review published such rows)...
+    (run_id(MISC, 2), "H5.1-complete-run", "closed", "closed"),
+    (run_id(MISC, 2), "H5.4-required-metrics", "closed", "closed"),
+    # ...and INVALID when nothing holds them (the mirror)
+    (run_id(MISC, 8), "H5.1-complete-run", "invalid", "invalid"),
+    (run_id(MISC, 8), "H5.4-required-metrics", "na", "na"),
+    # §5.6.5: supported OPEN backends with native indexes are OPEN; any other backend INVALID
+    (run_id(PGV_NATIVE, 0), "H5.2-engine-closed", "open", "open"),
+    (run_id(PGV_NATIVE, 0), "H5.3-index-type-closed", "open", "open"),
+    (run_id(QDRANT, 0), "H5.2-engine-closed", "invalid", "invalid"),
+    (run_id(CLEAN, 0), "H5.3-index-type-closed", "closed", "closed"),
+    # recall below the warning line stays CLOSED (a warning); §5.3.5 coverage each side; v2.0 has no §5.3.5
+    (run_id(RECALL, 0), "H5.5-recall-measured", "closed", "closed"),
+    (run_id(RECALL, 0), "5.3.5-ground-truth-coverage", "closed", "na"),
+    (run_id(RECALL, 1), "5.3.5-ground-truth-coverage", "invalid", "na"),
+    (run_id(RECALL, 2), "5.3.5-ground-truth-coverage", "closed", "na"),
+    (run_id(RECALL, 3), "5.3.5-ground-truth-coverage", "invalid", "na"),
+    (run_id(CLEAN, 0), "5.4.1-data-and-results-paths", "closed", "na"),
     (run_id(MISC, 3), "H6.1-documents-parse", "invalid", "invalid"),
     (run_id(MISC, 3), "H5.6-dimension-consistent", "closed", "closed"),  # config.json still records it
     (run_id(MISC, 4), "H5.3-index-type-closed", "invalid", "invalid"),
@@ -77,6 +93,29 @@ def test_every_problem_names_parameter_expected_actual_file_and_fix(audit_v3: Au
     for finding in ours:
         missing = [k for k in ("parameter", "expected", "actual", "file", "fix") if not finding.get(k)]
         assert not missing, (missing, finding)
+
+
+def _warnings(audit: Audit, target: str, rule: str) -> list[dict]:
+    return [f for f in audit.verdict["warnings"]
+            if f.get("rule") == rule and target in (f.get("run"), f.get("group"))]
+
+
+def test_low_recall_is_a_warning_with_the_figure_and_the_mirror_is_not(audit_v3: Audit) -> None:
+    (low,) = _warnings(audit_v3, run_id(RECALL, 0), "H5.5-recall-measured")
+    assert low["actual"] == "0.4" and "far below" in low["message"] and low["expected"] == ">= 0.5"
+    assert not _warnings(audit_v3, run_id(RECALL, 1), "H5.5-recall-measured")   # 0.5: on the line, no warning
+
+
+def test_missing_summary_names_the_statistics_it_read(audit_v3: Audit) -> None:
+    (w,) = _warnings(audit_v3, run_id(MISC, 2), "H5.1-complete-run")
+    assert "statistics.json" in w["message"]
+
+
+def test_ground_truth_without_flat_setup_and_missing_verdict_are_warnings(audit_v3: Audit) -> None:
+    assert _warnings(audit_v3, run_id(RECALL, 2), "5.3.5-ground-truth-coverage")
+    assert _warnings(audit_v3, run_id(CLEAN, 0), "5.3.5-ground-truth-coverage")
+    (partial,) = audit_v3.findings(run_id(RECALL, 1), "5.3.5-ground-truth-coverage")
+    assert partial["actual"] == "0.9999"
 
 
 def test_milvus_lite_says_why_it_is_open(audit_v3: Audit) -> None:
