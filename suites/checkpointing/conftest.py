@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.checkpointing.configview import configview_lines
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, build_plan
 from mlps_harness.benchmarks.checkpointing.stages import Launch, run_all
 from mlps_harness.suite.cluster import collect_cluster
@@ -46,6 +47,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         for inv in plan.invocations:
             run_dir = plan.results_dir / "checkpointing" / plan.model / "<YYYYMMDD_HHMMSS>"
             lines.append(f"  {inv.slot}: " + " ".join(plan.argv(inv, run_dir)))
+        lines += configview_lines(plan)
     return lines
 
 
@@ -55,7 +57,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip_stages_for_what_if(config, items, keep=("plan",))
+    skip_stages_for_what_if(config, items, keep=("plan", "datasize"))
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +81,8 @@ def checkpoint_runs(pytestconfig: pytest.Config, checkpoint_plan: CheckpointPlan
     """Every planned invocation, back to back; stops at the first failed one."""
     writers = {slot: live_writer(pytestconfig, slot) for slot in checkpoint_plan.slots}
     try:
-        return run_all(checkpoint_plan, cluster_info, lambda slot, line: writers[slot](line))
+        return run_all(checkpoint_plan, cluster_info, lambda slot, line: writers[slot](line),
+                       keep_checkpoints=pytestconfig.getoption("--keep-checkpoints"))
     except RunInterrupted as exc:
         pytest.exit(str(exc), returncode=130)
 

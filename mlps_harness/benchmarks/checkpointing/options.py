@@ -21,6 +21,9 @@ def add_options(group) -> None:
                     help="checkpointing: I/O block size, e.g. 16M (default 16M)")
     group.addoption("--checkpoint-odirect", action="store_true", default=False,
                     help="checkpointing: open shards with O_DIRECT")
+    group.addoption("--keep-checkpoints", action="store_true", default=False,
+                    help="checkpointing: keep the complete checkpoints written by this session (default: removed at "
+                         "the end; partial ones are always removed)")
     group.addoption("--checkpoint-two-phase", action="store_true", default=False,
                     help="checkpointing: one write-only invocation, then a read-only one started right after "
                          "(<= 30 s apart), with the page cache dropped in between")

@@ -9,7 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, Invocation
+from mlps_harness.benchmarks.checkpointing.workload.cleanup import Cleanup, clean_checkpoints
+from mlps_harness.benchmarks.checkpointing.workload.sizing import plan_checkpoint
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.launch.faults import human_bytes
 from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
 
 
@@ -68,12 +71,34 @@ def launch(plan: CheckpointPlan, invocation: Invocation, cluster: dict, number: 
     return Launch(invocation, run_dir, result)
 
 
-def run_all(plan: CheckpointPlan, cluster: dict, progress: Callable[[str, str], None]) -> dict[str, Launch]:
-    """Every planned invocation back to back (the read right after the write); stops at the first failure."""
+def run_all(plan: CheckpointPlan, cluster: dict, progress: Callable[[str, str], None],
+            keep_checkpoints: bool = False) -> dict[str, Launch]:
+    """Every planned invocation back to back (the read right after the write); stops at the first failure.
+
+    However it ends (also when interrupted), partial checkpoints are removed, and so are the complete ones this
+    session wrote unless `keep_checkpoints`."""
     done: dict[str, Launch] = {}
-    for number, invocation in enumerate(plan.invocations):
-        done[invocation.slot] = launch(plan, invocation, cluster, number,
-                                       lambda line, slot=invocation.slot: progress(slot, line))
-        if not done[invocation.slot].ok:
-            break
+    try:
+        for number, invocation in enumerate(plan.invocations):
+            done[invocation.slot] = launch(plan, invocation, cluster, number,
+                                           lambda line, slot=invocation.slot: progress(slot, line))
+            if not done[invocation.slot].ok:
+                break
+    finally:
+        remove_checkpoints(plan, keep_checkpoints, lambda line: progress(plan.slots[-1], line))
+    return done
+
+
+def remove_checkpoints(plan: CheckpointPlan, keep: bool, say: Callable[[str], None]) -> Cleanup:
+    """Remove partial checkpoints, and this session's complete ones unless `keep`; say what was done."""
+    sizing = plan_checkpoint(plan.model, plan.num_processes, subset=plan.options.subset,
+                             size_scale=plan.options.size_scale)
+    written = max((inv.writes for inv in plan.invocations), default=0)
+    done = clean_checkpoints(plan.options, sizing, written, keep)
+    if done.partial or done.removed:
+        say(f"checkpoints: removed {len(done.partial)} partial and {len(done.removed)} complete "
+            f"({human_bytes(done.freed_bytes)} freed in {plan.options.checkpoint_folder})"
+            + ("" if keep else "; --keep-checkpoints keeps complete ones"))
+    if done.kept:
+        say(f"checkpoints: kept {len(done.kept)} complete in {plan.options.checkpoint_folder}")
     return done
