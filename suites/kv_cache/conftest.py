@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.kv_cache.configview import configview_lines
 from mlps_harness.benchmarks.kv_cache.plan import KvCachePlan, build_plan
 from mlps_harness.benchmarks.kv_cache.stages import Sequence, run_sequence
 from mlps_harness.suite.cluster import collect_cluster
@@ -46,6 +47,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         for option in plan.options:
             lines.append(f"  option_{option.name}/trial_<T>: "
                          + " ".join(plan.argv(option, run_dir / f"option_{option.name}" / "trial_<T>")))
+        lines += configview_lines(plan)
     return lines
 
 
@@ -55,7 +57,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip_stages_for_what_if(config, items, keep=())
+    skip_stages_for_what_if(config, items, keep=("datasize",))
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.kv_cache.configview import datasize, datasize_lines
+from mlps_harness.benchmarks.kv_cache.plan import KvCachePlan
 from mlps_harness.benchmarks.kv_cache.stages import Sequence
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
+
+
+@pytest.mark.stage("datasize")
+def test_datasize(kv_plan: KvCachePlan) -> None:
+    """Per Option: bytes per token and what the cache dir may hold (upstream's `kvcache datasize`)."""
+    size = datasize(kv_plan)
+    for line in datasize_lines(size):
+        print(line)
+    assert set(size["options"]) == {o.name for o in kv_plan.options}
+    assert all(o["bytes_per_token"] > 0 and o["largest_block_bytes"] > 0 for o in size["options"].values())
 
 
 @pytest.mark.stage("run")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness.benchmarks.training.configview import configview_lines
 from mlps_harness.benchmarks.training.plan import TrainingPlan, build_plan
 from mlps_harness.benchmarks.training.stages import Launch, dataset_space_problem, generate_dataset, launch
 from mlps_harness.suite.cluster import collect_cluster, summary_host_count_warning
@@ -53,6 +54,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         for slot in plan.run_slots:
             lines.append(f"  {slot}: " + " ".join(plan.argv("run", plan.results_dir / "training" / plan.model
                                                            / "run" / "<YYYYMMDD_HHMMSS>")))
+        lines += configview_lines(plan)
     return lines
 
 

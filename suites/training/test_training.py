@@ -12,11 +12,17 @@ from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # 
 @pytest.mark.stage("datasize")
 def test_datasize(training_plan: TrainingPlan) -> None:
     """The dataset size the rules require for this cluster, and which constraint dominates."""
-    size = training_plan.datasize
+    plan = training_plan
+    size = plan.datasize
+    print(f"inputs: {plan.model} on {plan.accelerator}, {plan.num_processes} accelerator(s), client memory "
+          f"{size.total_memory_bytes} bytes ({plan.memory_source}), {size.file_bytes:g} bytes per file")
     print(f"required files: {size.required_files} ({size.dominant} dominates); by memory {size.files_by_memory}, "
           f"by samples {size.files_by_samples}; {size.total_disk_bytes} bytes")
     if size.suggested_subfolders:
-        print(f"hint: --params dataset.num_subfolders_train={size.suggested_subfolders}")
+        print(f"more than 10,000 files: split them into subfolders with --params "
+              f"dataset.num_subfolders_train={size.suggested_subfolders}")
+    print("datagen: " + " ".join(plan.argv("datagen", plan.results_dir / "training" / plan.model / "datagen"
+                                           / "<YYYYMMDD_HHMMSS>")))
     assert size.required_files == max(size.files_by_memory, size.files_by_samples)
 
 

@@ -14,8 +14,8 @@ from mlps_harness.suite.options import (
 def add_options(group: Any) -> None:
     """KV cache suite options (every count, duration and delay of the sequence can be set for OPEN runs)."""
     add = group.addoption
-    add("--kv-cache-dir", default=None, help="kv_cache: NVMe tier directory on the storage under test (must exist; "
-                                          "default ./data/kv_cache); each rank uses <dir>/rank_<N>")
+    add("--kv-cache-dir", default=None, help="kv_cache: NVMe tier directory on the storage under test, created if "
+                                          "missing (default <data-dir>/kv_cache); each rank uses <dir>/rank_<N>")
     add("--kv-options", default=None, help="kv_cache: Options to run, e.g. 1,3 (default 1,2,3)")
     add("--kv-trials", type=positive_int, default=None, help="kv_cache: trials per Option (CLOSED 3)")
     add("--kv-duration", type=non_negative_float, default=None, help="kv_cache: seconds per trial (CLOSED 300)")

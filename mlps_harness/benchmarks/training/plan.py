@@ -134,11 +134,15 @@ def build_plan(config: pytest.Config, collect: Collector | None = None) -> Train
     if not (PACKAGED_CONFIG_DIR / "workload" / f"{model}_{accelerator}.yaml").is_file():
         raise usage("--accelerator-type", f"no workload config for {model} on {accelerator}",
                      "pick an accelerator the model is defined for (see mlps_harness/configs/dlio/workload/)")
+    missing_software = []  # a dry run (--what-if) needs neither the workload's framework nor DLIO: warnings there
     if model in TENSORFLOW_MODELS and importlib.util.find_spec("tensorflow") is None:
-        raise usage("--model", f"{model} reads TFRecord data and needs TensorFlow, which is not installed",
-                     "install it with: bash scripts/setup.sh --with-tensorflow")
+        missing_software.append(usage("--model", f"{model} reads TFRecord data and needs TensorFlow, which is not "
+                                      "installed", "install it with: bash scripts/setup.sh --with-tensorflow"))
     if importlib.util.find_spec("dlio_benchmark") is None:
-        raise usage("dlio-benchmark", "DLIO is not installed in this Python", "run: bash scripts/setup.sh")
+        missing_software.append(usage("dlio-benchmark", "DLIO is not installed in this Python",
+                                      "run: bash scripts/setup.sh"))
+    if missing_software and not opt("--what-if"):
+        raise missing_software[0]
     procs = opt("--num-accelerators") or opt("--num-processes") or (EMBEDDED["num_processes"] if embedded else None)
     if not procs or procs < 1:
         raise usage("--num-accelerators", "how many accelerators to simulate is required", "e.g. --num-accelerators=8")
@@ -146,8 +150,8 @@ def build_plan(config: pytest.Config, collect: Collector | None = None) -> Train
     loops = opt("--loops")
     if loops < 0:
         raise usage("--loops", f"expected 0 or more measured runs, got {loops}", "e.g. --loops 5")
-    warnings: list[str] = []
-    data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
+    warnings: list[str] = [f"a real run would stop here: {problem}" for problem in missing_software]
+    data_dir = common["data_dir"]
     results_dir = common["results_dir"]
     for option, path in (("--data-dir", data_dir), ("--results-dir", results_dir)):
         if opt("--what-if"):  # create nothing: check that the directory could be created

@@ -221,7 +221,7 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
         if missing:
             raise usage("vectordb", f"{' and '.join(missing)} not installed in this Python",
                          "install them with: bash scripts/setup.sh --with-vectordb")
-    data_dir = Path(opt("--data-dir") or "data").expanduser().resolve()
+    data_dir = common["data_dir"]
     results_dir = common["results_dir"]
     host = port = None
     engine = ENGINE_MILVUS_LITE
