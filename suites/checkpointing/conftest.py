@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from mlps_harness.benchmarks.checkpointing.configview import configview_lines
-from mlps_harness.benchmarks.checkpointing.configview import configview_lines
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, build_plan
 from mlps_harness.benchmarks.checkpointing.stages import Launch, run_all
 from mlps_harness.suite.cluster import collect_cluster
