@@ -35,12 +35,46 @@ counts as INVALID.
 """
 
 
+REVIEW_FILE = "review.yaml"   #: per benchmark: `<ruleset_dir>/v3.0/review.yaml`; the shared rows sit beside this module
+
+
+def review_rows() -> list[dict]:
+    """The v3.0 review's checks mapped to our rules: the shared rows, then each benchmark's, in name order."""
+    import yaml
+
+    files = [Path(__file__).with_name("review_v3.0.yaml")]
+    files += [spec.ruleset_dir / "v3.0" / REVIEW_FILE for _name, spec in sorted(benchmarks().items())
+              if spec.ruleset_dir is not None]
+    rows: list[dict] = []
+    for path in files:
+        if path.is_file():
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            benchmark = "every benchmark" if path.parent == Path(__file__).parent else path.parents[2].name
+            rows += [{**row, "benchmark": benchmark} for row in data if isinstance(row, dict)]
+    return rows
+
+
+def _review_table() -> list[str]:
+    out = ["\n## The v3.0 round's review checks and our rules\n",
+           "From the round's `ApparentProblems.md` / `CodeAnalysis.md` (`mlcommons/storage_results_v3.0`). "
+           "*Review level* is the round's; *ours* is our finding's `review_level` (INVALID or OPEN = error, a "
+           "warning finding = warning, CLOSED = info; reports label a warning WARNING). A warning never changes the "
+           "verdict; an error does. See docs/V3_ROUND.md for published systems run through both.\n",
+           "| benchmark | review check | review level | our rule | our outcome | ours |", "|---|---|---|---|---|---|"]
+    for row in review_rows():
+        cells = [row.get("benchmark"), row.get("review"), row.get("level"), row.get("rule"), row.get("outcome"),
+                 row.get("ours")]
+        out.append("| " + " | ".join(str(c or "").replace("|", "/") for c in cells) + " |")
+    return out
+
+
 def render() -> str:
     """The full Markdown text."""
     rules = all_rules()
     out = [PREAMBLE.rstrip("\n")]
     for _name, spec in sorted(benchmarks().items()):
         out += [f"- {note}" for note in spec.rule_notes]
+    out += _review_table()
     for benchmark in sorted({r.benchmark for r in rules}, key=lambda b: (b != "*", b)):
         title = "Layout rules (every benchmark)" if benchmark == "*" else f"Benchmark `{benchmark}`"
         out.append(f"\n## {title}\n")

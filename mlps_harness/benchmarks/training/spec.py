@@ -22,8 +22,13 @@ SPEC = BenchmarkSpec(
         ('**Gaps (2.1.18)**: v2.0 follows the review checker (idle time between runs <= mean run duration); '
          'v3.0 follows Rules.md (consecutive starts less than twice the shortest run apart).'),
         ('**Dataset size (3.1.2)**: the datasize formula of rules.md §2 with memory from, in order, our MPI-'
-         "collected cluster information, DLIO's `host_memory_GB`, or the declared `--client-host-memory-in-"
-         'gb`; never skipped when cluster information is absent (upstream #503 skipped or crashed).'),
+         "collected cluster information, the v3.0 metadata's `system_info`, DLIO's `host_memory_GB`, "
+         '`collector-staging/cluster_info.json`, or the declared `--client-host-memory-in-gb`; the file count '
+         'from config.yaml, the overrides, then summary.json (the finding names the file). Never skipped when '
+         'cluster information is absent (upstream #503). Too small is INVALID in v2.0 and the round\'s 3.3.1 '
+         'warning in v3.0 (14 published rows).'),
+        ('**Filesystems (3.4.2)**: `fs_separation.json` (`same_filesystem`) or our cluster record; with neither, '
+         'v3.0 warns as the round did and v2.0 does not apply.'),
         ('**Allowed parameters (3.6.2)**: tool-injected keys (`dataset.data_folder`, storage keys, '
          '`dataset.skip_listing`) are reported CLOSED and never count as user overrides (#494, #503); '
          "`workflow.*` keys are the harness's own."),
