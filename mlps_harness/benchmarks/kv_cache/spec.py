@@ -21,6 +21,13 @@ SPEC = BenchmarkSpec(
          'what the CLOSED Options require, so it is not OPEN (the stale run checker said it was), and the '
          "benchmark is not treated as a preview (`preview: false` in the ruleset; `true` restores upstream's "
          '"always OPEN").'),
+        ('**KV cache, upstream v3.0 files**: `summary.json` and the older `kvcache_run_summary_<datetime>.json` are '
+         'both read (H7.17 warns that the report generator reads only `summary.json` and names the rename); trials '
+         "are rebuilt from the rank result files and the Options' parameters from the metadata's "
+         '`command_output_files`; a parameter no file records is named (not applicable), never a failure. §6.6.1 is '
+         'an allow-list (H7.6): anything beyond the topology and paths, or a wrapper flag beyond the seven Option '
+         "flags, is OPEN; upstream's `args` hold CLI defaults the wrapper does not pass, so they are not judged. "
+         '§6.4.1 (H7.10): unset or overlapping cache/results dirs are INVALID, unrecorded filesystems a warning.'),
     ),
     description="LLM inference KV cache offload to storage",
 )
