@@ -62,7 +62,7 @@ def render(chart: Chart, width: float = 6.4, height: float = 3.0) -> str:
     with _rc():
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", text[text.index("<svg"):], flags=re.S)
 
 
 def _rc():
