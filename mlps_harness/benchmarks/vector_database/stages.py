@@ -7,6 +7,9 @@ Each stage returns a `Stage` that says what happened in plain words; nothing her
 from __future__ import annotations
 
 import contextlib
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -63,24 +66,56 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+_received: list[str] = []   #: the stop signal that interrupted this process, if any
+
+
+def _interrupted_by() -> str:
+    return _received[-1] if _received else "Ctrl-C"
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """While the backend is open, SIGTERM and SIGHUP interrupt like Ctrl-C (KeyboardInterrupt): the load or run
+    is marked incomplete, its query processes and the embedded server are stopped, nothing is left listening.
+    Main thread only (signal handlers can be set nowhere else)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        _received.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @contextlib.contextmanager
 def open_backend(plan: VectorDBPlan) -> Iterator[Backend]:
-    """Start the embedded milvus-lite server (stopped on exit) or point at the real Milvus of the plan."""
-    if not plan.embedded:
-        data_dir = str(plan.data_dir) if plan.data_dir_given else None
-        yield Backend(MilvusEndpoint(str(plan.host), int(plan.port or 0), data_dir), plan.engine)
-        return
-    server = EmbeddedMilvus(plan.milvus_data_dir)
-    try:
-        endpoint = server.start()
-    except (VectorDBError, OSError) as error:
-        yield Backend(None, plan.engine, f"cannot start the embedded milvus-lite server: {_describe(error)}",
-                      server.log_path)
-        return
-    try:
-        yield Backend(endpoint, plan.engine, log_path=server.log_path)
-    finally:
-        server.stop()
+    """Start the embedded milvus-lite server (stopped on exit) or point at the real Milvus of the plan; either way
+    SIGTERM/SIGHUP stop the session like Ctrl-C while it is open."""
+    with stop_signals_interrupt():
+        if not plan.embedded:
+            data_dir = str(plan.data_dir) if plan.data_dir_given else None
+            yield Backend(MilvusEndpoint(str(plan.host), int(plan.port or 0), data_dir), plan.engine)
+            return
+        server = EmbeddedMilvus(plan.milvus_data_dir)
+        try:
+            endpoint = server.start()
+        except (VectorDBError, OSError) as error:
+            yield Backend(None, plan.engine, f"cannot start the embedded milvus-lite server: {_describe(error)}",
+                          server.log_path)
+            return
+        for note in server.notes:
+            sys.stderr.write(f"vector_database: {note}\n")
+        try:
+            yield Backend(endpoint, plan.engine, log_path=server.log_path)
+        finally:
+            server.stop()
 
 
 def cluster_information(plan: VectorDBPlan) -> dict:
@@ -164,8 +199,8 @@ def load(plan: VectorDBPlan, backend: Backend, cluster: dict, progress: Progress
             distribution=plan.distribution, index_type=plan.index_type, metric_type=plan.metric_type,
             force=plan.force, output_dir=run_dir, log=progress or (lambda message: None))
     except KeyboardInterrupt:
-        write_incomplete_marker(run_dir, "interrupted by Ctrl-C")
-        raise RunInterrupted(f"load interrupted; {run_dir} is marked incomplete") from None
+        write_incomplete_marker(run_dir, f"interrupted by {_interrupted_by()}")
+        raise RunInterrupted(f"load interrupted by {_interrupted_by()}; {run_dir} is marked incomplete") from None
     except Exception as error:  # noqa: BLE001 - reported as the stage's failure, in words
         failure = error
     return _finish(stage, meta, started, failure)
@@ -183,8 +218,9 @@ def run_once(plan: VectorDBPlan, backend: Backend, cluster: dict, run_number: in
             num_query_processes=plan.num_query_processes, batch_size=plan.batch_size, search_ef=plan.search_ef,
             dimension=plan.dimension, log=progress or (lambda message: None))
     except KeyboardInterrupt:
-        write_incomplete_marker(run_dir, "interrupted by Ctrl-C")
-        raise RunInterrupted(f"run {run_number} interrupted; {run_dir} is marked incomplete") from None
+        write_incomplete_marker(run_dir, f"interrupted by {_interrupted_by()}")
+        raise RunInterrupted(f"run {run_number} interrupted by {_interrupted_by()}; {run_dir} is marked "
+                             "incomplete") from None
     except Exception as error:  # noqa: BLE001
         failure = error
     return _finish(stage, meta, started, failure)
