@@ -54,11 +54,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line(f"declared division: {declared.upper()} - "
                       + ("qualifies" if ok else f"does NOT qualify ({verdict.value})"))
     tr.write_line("")
-    header = f"{'submission group':44} {'benchmark':15} {'model':14} {'accelerator':11} {'runs':>4}  verdict"
+    groups = sorted(b.groups.values(), key=lambda g: g.group)
+    rows = [(g.group, g.benchmark, g.model, ",".join(sorted(g.accelerators)) or "-") for g in groups]
+    titles = ("submission group", "benchmark", "model", "accelerator")
+    widths = [max([len(title), *(len(row[i]) for row in rows)]) for i, title in enumerate(titles)]  # never cut
+    header = " ".join(f"{title:{width}}" for title, width in zip(titles, widths)) + f" {'runs':>4}  verdict"
     tr.write_line(header, bold=True)
-    for g in sorted(b.groups.values(), key=lambda g: g.group):
-        line = (f"{g.group[:44]:44} {g.benchmark[:15]:15} {g.model[:14]:14} "
-                f"{','.join(sorted(g.accelerators))[:11] or '-':11} {len(g.runs):>4}  ")
+    for g, row in zip(groups, rows):
+        line = " ".join(f"{cell:{width}}" for cell, width in zip(row, widths)) + f" {len(g.runs):>4}  "
         tr.write(line)
         tr.write_line(g.verdict.value, **{COLOURS[g.verdict]: True})
     write_figures(tr, config)
@@ -77,9 +80,10 @@ def write_figures(tr, config: pytest.Config) -> None:
     for benchmark, groups in sorted(by_benchmark.items()):
         tr.write_line("")
         tr.write_line(f"{benchmark} figures", bold=True)
+        width = max(len(g.group) for g in groups)
         for g in groups:
             runs = f"{len(g.measured_runs)}/{len([r for r in doc.runs if r.run_id in g.runs and r.metrics is not None])}"
-            tr.write(f"  {g.group[:48]:48} runs {runs:5} ")
+            tr.write(f"  {g.group:{width}} runs {runs:5} ")
             if has_figures(g):
                 parts = [f"{label} {text}" + (f" ({change})" if change else "")
                          for label, text, change in headline_cells(g, doc.runs)]
