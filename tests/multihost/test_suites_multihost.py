@@ -131,7 +131,8 @@ def test_checkpointing_on_three_hosts_with_uneven_slots(cluster, tmp_path):
 
 def test_kv_cache_on_two_hosts(cluster, tmp_path):
     h1, _, h3 = cluster.hosts
-    proc, junit, _ = run_suite(cluster, "kv_cache", f"{h1.address},{h3.address}", tmp_path, "--num-processes", "2")
+    proc, junit, _ = run_suite(cluster, "kv_cache", f"{h1.address},{h3.address}", tmp_path, "--num-processes", "2",
+                               "--kv-options=1", "--kv-duration=3", "--kv-delay-between-options=0")
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert stage_failures(junit) == [], proc.stdout[-3000:]
     (meta,) = metadata_files(tmp_path / "results", "kv_cache")
