@@ -162,3 +162,22 @@ def test_pruned_placeholder_is_a_warning_not_a_loss(tmp_path: Path) -> None:
     assert not _results(tree, ALLUXIO_RUN, "run")["H6.3-required-files"].warnings()
     output.unlink()                                                  # lost, not pruned
     assert _division(_results(tree, ALLUXIO_RUN, "run")["H6.3-required-files"]) == "INVALID"
+
+
+SAMSUNG = "closed/SAMSUNG/results/MEMORY_AE/checkpointing/llama3-8b"
+
+
+def test_published_combined_checkpoint_run_without_a_drop_is_invalid_by_choice() -> None:
+    """SAMSUNG MEMORY_AE llama3-8b: one invocation writes and reads 104.7 GiB on a 377 GiB host with nothing
+    recorded between; published CLOSED with the round's 4.3.1 advisory. Rules.md says the cache needs clearing, so
+    we rate it INVALID (docs/V3_ROUND.md); the v2.0 checker agrees here (377 GiB > 3 x 104.7 GiB)."""
+    run = f"{SAMSUNG}/20260721_000424"
+    res = _results(V3, run, "run")["4.3.1-clear-cache"]
+    assert _division(res) == "INVALID" and "104.7 GiB of checkpoint data per node" in res.problems()[0].message
+    index = ResultsIndex(V3, "v2.0")
+    from mlps_harness.testing import find_rule
+
+    assert _division(evaluate(find_rule("4.3.1-clear-cache"), index.run(run), "v2.0")) == "INVALID"
+    group = _results(V3, SAMSUNG, "group")                       # counts read from overrides.yaml alone
+    assert _division(group["H4.10-checkpoint-totals"]) == "CLOSED"
+    assert _division(group["4.7.1-invocation-structure"]) == "CLOSED"
