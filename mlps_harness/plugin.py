@@ -45,7 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                                                         f"MLPerf Storage suite: {spec.name} ({spec.description})"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-html reads --self-contained-html
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "htmlpath", None) and hasattr(config.option, "self_contained_html"):
+        config.option.self_contained_html = True   # one file, no assets/ folder beside it
     config.addinivalue_line("markers", "rule(id, slug, benchmark, scope, category): an MLPerf Storage rule test; "
                                        "select with -m \"rule(id='3.3.2')\"")
     config.addinivalue_line("markers", "stage(name): a benchmark suite stage (datasize, datagen, run)")
