@@ -129,8 +129,9 @@ def add_suite_options(parser: pytest.Parser) -> None:
                                                      "$MLPSTORAGE_DATA_DIR, else <tmp>/mlps-harness/data)")
     group.addoption("--params", action="append", default=[], metavar="KEY=VALUE",
                     help="workload override (repeatable; checked against the ruleset's allowed lists)")
-    group.addoption("--loops", type=int, default=5, help="number of measured runs (default 5); training adds one "
-                                                         "warm-up run before them, the other suites have none")
+    group.addoption("--loops", type=int, default=None,
+                    help="number of measured runs: training and vector database 5 by default (training adds its "
+                         "warm-up run before them), checkpointing 1 invocation, KV cache the trials per Option")
     group.addoption("--what-if", action="store_true", default=False,
                     help="print the datasize and every exact command; run nothing")
     group.addoption("--allow-invalid-params", action="store_true", default=False,

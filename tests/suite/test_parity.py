@@ -102,3 +102,20 @@ def test_resnet50_what_if_needs_no_tensorflow(tmp_path: Path) -> None:
                   f"--results-dir={tmp_path / 'r'}", f"--data-dir={tmp_path / 'd'}")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "workload=resnet50_h100" in done.stdout
+
+
+def test_loops_means_measured_runs_in_every_suite(tmp_path: Path) -> None:
+    common = ["--what-if", f"--results-dir={tmp_path / 'r'}", f"--data-dir={tmp_path / 'd'}"]
+    kv = _suite(tmp_path, str(SUITES / "kv_cache"), *common, "--loops=2")
+    assert kv.returncode == 0 and "x 2 trial(s)" in kv.stdout and "(embedded default)" in kv.stdout
+    clash = _suite(tmp_path, str(SUITES / "kv_cache"), *common, "--loops=2", "--kv-trials=3")
+    assert clash.returncode == 4 and "disagree" in clash.stderr
+    ckpt = _suite(tmp_path, str(SUITES / "checkpointing"), *common, "--loops=2")
+    assert ckpt.returncode == 0 and "  run/0: mpirun" in ckpt.stdout and "  run/1: mpirun" in ckpt.stdout
+    assert "rule 4.7.1 wants one invocation" in ckpt.stdout
+    two = _suite(tmp_path, str(SUITES / "checkpointing"), *common, "--loops=2", "--checkpoint-two-phase")
+    assert two.returncode == 4 and "--loops" in two.stderr
+    training = _suite(tmp_path, str(SUITES / "training"), *common, "--loops=1")
+    assert training.returncode == 0 and "  run/1: " in training.stdout and "  run/2: " not in training.stdout
+    vdb = _suite(tmp_path, str(SUITES / "vector_database"), *common, "--loops=2")
+    assert vdb.returncode == 0 and "2 run(s)" in vdb.stdout

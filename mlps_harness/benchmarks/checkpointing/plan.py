@@ -178,7 +178,7 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
                      "point it at a directory on the storage under test")
     if options.checkpoint_folder == folder_base / model and not what_if:
         options.checkpoint_folder.mkdir(exist_ok=True)
-    invocations = _invocations(options, opt("--checkpoint-two-phase"))
+    invocations = _invocations(options, opt("--checkpoint-two-phase"), opt("--loops"))
     refused = None
     try:
         sized = plan_checkpoint(model, procs, subset=options.subset, size_scale=scale)
@@ -191,6 +191,9 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
     except CheckpointUsageError as exc:
         raise pytest.UsageError(f"{exc}") from None
     warnings = created + _warnings(options, results_dir, scale, procs, rs, model) + ([refused] if refused else [])
+    if (opt("--loops") or 1) > 1:
+        warnings.append(f"--loops {opt('--loops')}: rule 4.7.1 wants one invocation (or one write and one read "
+                        "invocation), so the group will be INVALID; each run is still audited on its own")
     return CheckpointPlan(
         model=model, num_processes=procs, hosts=hosts, memory_gb_per_host=opt("--client-host-memory-gb"),
         num_client_hosts=opt("--num-client-hosts") or len(set(hosts)), folder_base=folder_base,
@@ -220,13 +223,19 @@ def _create_dirs(folder_base: Path, results_dir: Path, what_if: bool, explicit: 
     return lines
 
 
-def _invocations(options: WorkloadOptions, two_phase: bool) -> list[Invocation]:
+def _invocations(options: WorkloadOptions, two_phase: bool, loops: int | None) -> list[Invocation]:
+    """One invocation (or a write then a read one with two_phase); `--loops N` makes N measured invocations."""
     writes, reads = options.num_checkpoints_write, options.num_checkpoints_read
     if writes == 0 and reads == 0:
         raise usage("--num-checkpoints-write", "both checkpoint counts are 0; nothing to do",
                      "e.g. --num-checkpoints-write 10 --num-checkpoints-read 10")
+    if loops is not None and loops < 1:
+        raise usage("--loops", f"expected 1 or more invocations, got {loops}", "e.g. --loops 1")
+    if loops and loops > 1 and two_phase:
+        raise usage("--loops", "--checkpoint-two-phase is one write and one read invocation; it cannot repeat",
+                    "drop --loops or --checkpoint-two-phase")
     if not two_phase:
-        return [Invocation("run/0", writes, reads)]
+        return [Invocation(f"run/{number}", writes, reads) for number in range(loops or 1)]
     if writes == 0 or reads == 0:
         raise usage("--checkpoint-two-phase", f"needs writes and reads (got {writes} writes, {reads} reads)",
                      "drop --checkpoint-two-phase or give both --num-checkpoints-write and --num-checkpoints-read")

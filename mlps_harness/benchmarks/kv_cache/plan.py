@@ -140,6 +140,19 @@ def _validate_with_benchmark(plan: KvCachePlan, what_if: bool) -> None:
             raise usage(name, f"{exc.problem} (Option {option.name})", exc.fix) from None
 
 
+def _trials_from_loops(loops: int | None, given: dict[str, Any], closed_trials: int, division: str | None) -> None:
+    """`--loops N` is the number of measured runs in every suite: here, the trials per Option (= --kv-trials N)."""
+    if loops is None:
+        return
+    if loops < 1:
+        raise usage("--loops", f"expected 1 or more trials per Option, got {loops}", "e.g. --loops 3")
+    if given["kv_trials"] is not None and given["kv_trials"] != loops:
+        raise usage("--loops", f"--loops {loops} and --kv-trials {given['kv_trials']} disagree (both are the trials "
+                    "per Option)", "give only one of them")
+    if not (division == "closed" and loops == closed_trials):
+        given["kv_trials"] = loops
+
+
 def build_plan(config: pytest.Config) -> KvCachePlan:
     """Read and check every option; a usage error names the option, the problem and the fix."""
     opt = config.getoption
@@ -152,6 +165,7 @@ def build_plan(config: pytest.Config) -> KvCachePlan:
     if opt("--model") is not None and given["kv_model"] is None:
         given["kv_model"] = opt("--model")
     embedded = all(v in (None, False) for k, v in given.items() if k != "cache_dir") and opt("--division") is None
+    _trials_from_loops(opt("--loops"), given, rs.trials_per_option, opt("--division"))
     _check_numbers(opt)
     names = _select_options(given["kv_options"], rs)
     options = [OptionSpec(name=n, **rs.options[n].model_dump()) for n in names]

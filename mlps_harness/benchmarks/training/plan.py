@@ -31,6 +31,7 @@ EMBEDDED_PARAMS = {
     "dataset.record_length_resize": "1048576", "reader.read_threads": "1", "checkpoint.model_size": "1024",
 }
 TENSORFLOW_MODELS = ("resnet50", "cosmoflow")
+DEFAULT_LOOPS = 5   #: measured runs after the warm-up
 INT_KEYS = ("dataset.num_files_train", "dataset.num_subfolders_train", "dataset.num_samples_per_file",
             "reader.read_threads", "reader.computation_threads", "reader.transfer_size", "reader.prefetch_size",
             "reader.batch_size", "train.epochs", "dataset.record_length", "checkpoint.model_size")
@@ -147,7 +148,7 @@ def build_plan(config: pytest.Config, collect: Collector | None = None) -> Train
     if not procs or procs < 1:
         raise usage("--num-accelerators", "how many accelerators to simulate is required", "e.g. --num-accelerators=8")
     hosts, mpi = mpi_launch(config, procs)
-    loops = opt("--loops")
+    loops = opt("--loops") if opt("--loops") is not None else DEFAULT_LOOPS
     if loops < 0:
         raise usage("--loops", f"expected 0 or more measured runs, got {loops}", "e.g. --loops 5")
     warnings: list[str] = [f"a real run would stop here: {problem}" for problem in missing_software]

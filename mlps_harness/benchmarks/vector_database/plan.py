@@ -212,7 +212,7 @@ def build_plan(config: pytest.Config) -> VectorDBPlan:
             check_index_supported_by_engine(index_type, ENGINE_MILVUS_LITE, option_name("index_type"))
     except VectorDBError as error:
         raise _from_workload(error) from None
-    runs = opt("--loops")
+    runs = opt("--loops") if opt("--loops") is not None else 5
     if runs < 1:
         raise usage("--loops", f"expected 1 or more runs, got {runs} (the vector database has no warm-up run)",
                      "e.g. --loops 5, the number of runs a submission needs")
