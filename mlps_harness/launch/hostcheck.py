@@ -83,7 +83,7 @@ def _diagnose(host: str, agent: list[str], returncode: int | None, stderr: str, 
                                                   and not _resolves(host)):
         return HostProblem(host, "the name does not resolve",
                            "fix the name in --hosts, or add it to DNS or /etc/hosts (an ssh config alias works too)")
-    if returncode is None:
+    if returncode is None or "timed out" in stderr:
         return HostProblem(host, f"did not answer {shown} within {timeout:g} s (host down, or traffic dropped)",
                            "check that the host is up and reachable from here, or remove it from --hosts")
     if "Connection refused" in stderr:
@@ -93,7 +93,7 @@ def _diagnose(host: str, agent: list[str], returncode: int | None, stderr: str, 
     if "Permission denied" in stderr or "Host key verification failed" in stderr:
         return HostProblem(host, f"rejected a login without password ({text})",
                            "set up passwordless ssh to that host (ssh-copy-id) and accept its host key")
-    if "No route to host" in stderr or "Network is unreachable" in stderr or "timed out" in stderr:
+    if "No route to host" in stderr or "Network is unreachable" in stderr:
         return HostProblem(host, f"cannot be reached ({text})",
                            "check the network path to it, or remove it from --hosts")
     return HostProblem(host, f"'{shown} {host} true' exited {returncode}" + (f" ({text})" if text else ""),

@@ -99,6 +99,10 @@ def test_training_on_two_hosts(cluster, tmp_path):
         # the datasize the suite used is the collected figure: every host's memory
         assert meta["datasize"]["total_memory_bytes"] == total_memory_bytes(info) == 2 * local_memory()
         assert meta["args"]["num_client_hosts"] == 2
+    # ... and so is the figure the audit's dataset-size rule computed (its finding names the source)
+    size_rule = [c for c in ET.parse(junit).getroot().iter("testcase") if "3.1.2-dataset-size" in c.get("name", "")]
+    assert size_rule and all("collected over mpi (2 host(s))" in ET.tostring(c, encoding="unicode")
+                             for c in size_rule)
     run_dirs = {p.parent for p in (tmp_path / "results" / "training" / "unet3d" / "run").rglob("summary.json")}
     assert len(run_dirs) == 2
     for run_dir in run_dirs:
@@ -160,17 +164,21 @@ def test_same_hostname_hosts_are_counted_apart_with_a_warning(openmpi, netns_clu
     assert_nothing_left(twins)
 
 
-@pytest.mark.parametrize("bad", ["stopped", "no-such-host.invalid"])
+@pytest.mark.parametrize("bad", ["stopped", "blackholed", "no-such-host.invalid"])
 def test_unreachable_host_is_a_usage_error_in_seconds(cluster, tmp_path, bad):
-    h1, _, h3 = cluster.hosts
+    h1, h2, h3 = cluster.hosts
+    expected = {"stopped": "refused the connection", "blackholed": "did not answer"}.get(bad, "does not resolve")
     if bad == "stopped":
         cluster.stop_sshd(h3)
         bad = h3.address
+    elif bad == "blackholed":  # h2 never answers: its replies to the launcher are dropped, as with a dead node
+        subprocess.run(["ip", "-n", h2.netns, "route", "add", "blackhole", f"{cluster.bridge_address}/32"], check=True)
+        bad = h2.address
     proc, _, elapsed = run_suite(cluster, "training", f"{h1.address},{bad}", tmp_path, "--loops", "1", timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 4, out[-3000:]  # pytest's usage-error exit code
     assert bad in out and "cannot be reached by mpirun" in out, out[-3000:]
-    assert "does not resolve" in out if bad.endswith(".invalid") else "refused the connection" in out
+    assert expected in out, out[-3000:]
     assert elapsed < 30, elapsed
     assert not (tmp_path / "results" / "training").exists()  # nothing was launched
     assert_nothing_left(cluster)
