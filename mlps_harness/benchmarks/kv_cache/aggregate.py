@@ -1,4 +1,4 @@
-"""Per-rank figures and the run summary (`kvcache_run_summary_<datetime>.json`) with MLPerf v3's aggregation.
+"""Per-rank figures and the run summary (`summary.json`) with MLPerf v3's aggregation.
 
 Bandwidth and storage tokens/s are summed over the ranks of a trial, then averaged over the trials of an Option;
 device P95 latencies take the maximum over every rank and trial. Pure Python: the audit needs no numpy.
@@ -11,14 +11,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlps_harness.benchmarks.kv_cache.documents import SUMMARY_NAME
+
 SCHEMA_VERSION = "mlps-kvcache-run-1"
 SUMMED = ("read_bandwidth_gbps", "write_bandwidth_gbps", "storage_throughput_tokens_per_sec")
 MAXED = ("device_read_p95_ms", "device_write_p95_ms")
 
 
-def summary_name(run_datetime: str) -> str:
-    """The file name of a run's summary."""
-    return f"kvcache_run_summary_{run_datetime}.json"
+def summary_name(run_datetime: str) -> str:  # noqa: ARG001 - one name for every run, as v3.0's tools read it
+    """The file name of a run's summary: `summary.json`, the only name v3.0's report generator reads (H7.17)."""
+    return SUMMARY_NAME
 
 
 def rank_figures(result: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mlps_harness.benchmarks.kv_cache.documents import SUMMARY_GLOB
+from mlps_harness.benchmarks.kv_cache.documents import summary_names
 from mlps_harness.metrics import (Chart, FigureReader, GroupFigures, GroupMetricsBase, GroupResult, Headline,
                                   RunMetricsBase, RunResult, Series, maximum, mean)
 from mlps_harness.model import Run
@@ -69,7 +69,7 @@ class GroupMetrics(GroupMetricsBase):
 def _raw_summary(run: Run) -> dict[str, Any] | None:
     from mlps_harness.loader.safe_io import read_json
 
-    names = sorted(n for n in run.file_names() if n.startswith(SUMMARY_GLOB) and n.endswith(".json"))
+    names = summary_names(run.file_names())
     if not names:
         return None
     name = next((n for n in names if run.ref.leaf in n), names[0])
@@ -99,7 +99,7 @@ def run_metrics(run: Run) -> RunMetrics:
     raw = _raw_summary(run)
     reader = FigureReader()
     if raw is None:
-        return RunMetrics(no_figures_reason="no readable kvcache_run_summary_*.json (crashed or interrupted run)")
+        return RunMetrics(no_figures_reason="no readable summary.json (crashed or interrupted run)")
     options: dict[str, OptionFigures] = {}
     for name, option in sorted((raw.get("options") or {}).items()):
         if not isinstance(option, dict):

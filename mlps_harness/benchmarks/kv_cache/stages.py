@@ -1,6 +1,6 @@
 """The KV cache sequence: every Option's trials under mpirun, the pause between Options, then the run summary.
 
-Layout: `<rd>/kv_cache/<model>/run/<datetime>/` holding the metadata, `kvcache_run_summary_<datetime>.json` and
+Layout: `<rd>/kv_cache/<model>/run/<datetime>/` holding the metadata, `summary.json` and
 `option_<O>/trial_<T>/` (the trial's mpirun logs and `rank_<N>/kvcache_results.json`).
 """
 

@@ -55,5 +55,5 @@ def test_run_without_summary_has_no_figures(tmp_path: Path) -> None:
     (tmp_path / "kv_cache" / "llama3.1-8b" / "run" / "20260101_000000").mkdir(parents=True)
     index = ResultsIndex(tmp_path)
     (result,) = [run_result(index.run(ref.run_id)) for ref in index.refs]
-    assert result.metrics["no_figures_reason"].startswith("no readable kvcache_run_summary")
+    assert result.metrics["no_figures_reason"].startswith("no readable summary.json")
     assert metrics.group_metrics([result]).metrics.options == {}

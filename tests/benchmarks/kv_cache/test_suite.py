@@ -27,13 +27,13 @@ def test_two_rank_run_then_audit_agree(tmp_path: Path, suite_runner) -> None:
     assert len(runs) == 1
     run = runs[0]
     names = {p.name for p in run.iterdir()}
-    assert {f"kv_cache_{run.name}_metadata.json", f"kvcache_run_summary_{run.name}.json", "option_1"} <= names
+    assert {f"kv_cache_{run.name}_metadata.json", "summary.json", "option_1"} <= names
     assert ".mlps-incomplete" not in names
     meta = json.loads((run / f"kv_cache_{run.name}_metadata.json").read_text())
     assert meta["benchmark_type"] == "kv_cache" and meta["cluster_information"]["source"] == "mpi"
     assert meta["args"]["kv_duration"] == 12 and meta["args"]["num_processes"] == 2
     assert meta["args"]["cache_dir"] == str(cache.resolve())
-    summary = json.loads((run / f"kvcache_run_summary_{run.name}.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
     assert summary["total_ranks"] == 2 and not summary["partial_failure"]
     option = summary["options"]["1"]
     reads = []
