@@ -54,6 +54,17 @@ def test_embedded_run_then_audit_agree(tmp_path: Path, suite_runner) -> None:
     assert {"3.1.2-dataset-size", "2.1.17-run-count", "3.6.2-allowed-params"} <= rules
     assert "MLPerf Storage verdict: INVALID" in suite.stdout
     assert "mlps_verdict" in (tmp_path / "suite.xml").read_text()
+    # the suite writes results.json/csv beside its runs, with every run's figures and the group's
+    figures = json.loads((results / "results.json").read_text())
+    assert (results / "results.csv").is_file()
+    measured = {r["run_id"]: r for r in figures["runs"] if r["command"] == "run"}
+    assert len(measured) == 2 and all(r["metrics"]["train_io_mean_MB_per_second"] > 0 for r in measured.values())
+    (group,) = figures["groups"]
+    assert group["measured_runs"] == [sorted(measured)[1]]           # the warm-up is excluded
+    assert group["metrics"]["train_io_mean_MB_per_second"] == measured[sorted(measured)[1]]["metrics"][
+        "train_io_mean_MB_per_second"]
+    assert "training figures" in suite.stdout and "MiB/s" in suite.stdout
+    assert 'mlps_metric:training/unet3d:train_io_mean_MB_per_second' in (tmp_path / "suite.xml").read_text()
 
     audit = suite_runner(COMPLIANCE, f"--results-dir={results}", f"--mlps-json={tmp_path / 'audit.json'}")
     assert audit.returncode == 1, audit.stdout[-3000:]
