@@ -19,24 +19,24 @@ class DlioMetric(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    train_au_percentage: list[Percent] | None = None
-    train_au_mean_percentage: Percent | None = None
-    train_au_stdev_percentage: Percent | None = None
-    train_au_meet_expectation: Str | None = None
-    train_throughput_samples_per_second: list[Measure] | None = None
-    train_throughput_mean_samples_per_second: Measure | None = None
-    train_throughput_stdev_samples_per_second: Measure | None = None
-    train_io_mean_MB_per_second: Measure | None = None
-    train_io_stdev_MB_per_second: Measure | None = None
-    checkpoint_size_GB: Measure | None = None
-    save_checkpoint_io_mean_GB_per_second: Measure | None = None
-    save_checkpoint_io_stdev_GB_per_second: Measure | None = None
-    save_checkpoint_duration_mean_seconds: Measure | None = None
-    save_checkpoint_duration_stdev_seconds: Measure | None = None
-    load_checkpoint_io_mean_GB_per_second: Measure | None = None
-    load_checkpoint_io_stdev_GB_per_second: Measure | None = None
-    load_checkpoint_duration_mean_seconds: Measure | None = None
-    load_checkpoint_duration_stdev_seconds: Measure | None = None
+    train_au_percentage: list[Percent] = None  # type: ignore[assignment]
+    train_au_mean_percentage: Percent = None  # type: ignore[assignment]
+    train_au_stdev_percentage: Percent = None  # type: ignore[assignment]
+    train_au_meet_expectation: Str = None  # type: ignore[assignment]
+    train_throughput_samples_per_second: list[Measure] = None  # type: ignore[assignment]
+    train_throughput_mean_samples_per_second: Measure = None  # type: ignore[assignment]
+    train_throughput_stdev_samples_per_second: Measure = None  # type: ignore[assignment]
+    train_io_mean_MB_per_second: Measure = None  # type: ignore[assignment]
+    train_io_stdev_MB_per_second: Measure = None  # type: ignore[assignment]
+    checkpoint_size_GB: Measure = None  # type: ignore[assignment]
+    save_checkpoint_io_mean_GB_per_second: Measure = None  # type: ignore[assignment]
+    save_checkpoint_io_stdev_GB_per_second: Measure = None  # type: ignore[assignment]
+    save_checkpoint_duration_mean_seconds: Measure = None  # type: ignore[assignment]
+    save_checkpoint_duration_stdev_seconds: Measure = None  # type: ignore[assignment]
+    load_checkpoint_io_mean_GB_per_second: Measure = None  # type: ignore[assignment]
+    load_checkpoint_io_stdev_GB_per_second: Measure = None  # type: ignore[assignment]
+    load_checkpoint_duration_mean_seconds: Measure = None  # type: ignore[assignment]
+    load_checkpoint_duration_stdev_seconds: Measure = None  # type: ignore[assignment]
 
 
 class DlioSummary(BaseModel):
@@ -44,19 +44,20 @@ class DlioSummary(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    start: datetime | None = None
-    end: datetime | None = None
-    num_accelerators: Count | None = None
-    num_hosts: Count | None = None
-    hostname: Str | None = None
+    # Every typed key may be absent (older files, other commands) but never null: a null is a damaged file.
+    start: datetime = None  # type: ignore[assignment]
+    end: datetime = None  # type: ignore[assignment]
+    num_accelerators: Count = None  # type: ignore[assignment]
+    num_hosts: Count = None  # type: ignore[assignment]
+    hostname: Str = None  # type: ignore[assignment]
     metric: DlioMetric = Field(default_factory=DlioMetric)
-    num_files_train: Count | None = None
-    num_files_eval: Count | None = None
-    num_samples_per_file: Count | None = None
-    host_memory_GB: list[Measure] | None = None
-    host_cpu_count: list[Count] | None = None
+    num_files_train: Count = None  # type: ignore[assignment]
+    num_files_eval: Count = None  # type: ignore[assignment]
+    num_samples_per_file: Count = None  # type: ignore[assignment]
+    host_memory_GB: list[Measure] = None  # type: ignore[assignment]
+    host_cpu_count: list[Count] = None  # type: ignore[assignment]
     host_meminfo: dict[str, Any] | None = None
-    epochs: Count | None = None
+    epochs: Count = None  # type: ignore[assignment]
 
     @property
     def duration_seconds(self) -> float | None:

@@ -214,7 +214,11 @@ def test_au_null(tmp_path):
     summary["metric"]["train_au_mean_percentage"] = None
     path.write_text(json.dumps(summary))
     res = rule_result(tmp_path, "3.3.2", run)
-    assert res.division is Division.INVALID and res.problems()[0].file == f"{run}/summary.json"
+    assert res.division is None                      # a null is a damaged file: the loader refuses it ...
+    parse = rule_result(tmp_path, "H6.1", run)       # ... and the documents-parse rule names file and field
+    assert parse.division is Division.INVALID
+    assert (parse.problems()[0].file, parse.problems()[0].parameter) == (f"{run}/summary.json",
+                                                                         "metric.train_au_mean_percentage")
 
 
 @pytest.mark.parametrize("kw, division", [
