@@ -6,15 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from mlps_harness.audit import AuditModule
+from mlps_harness.audit import AuditModule, register_protocol
 from mlps_harness.plugin import audit_index, order_by_target
 
 
 def pytest_configure(config: pytest.Config) -> None:
     audit_index(config)  # bad --results-dir is a usage error before anything is collected
+    register_protocol(config)  # rule items without pytest's per-phase wrappers (-p no:mlps_audit_protocol: off)
     if config.option.tbstyle == "auto":
         # Rule failures carry no useful traceback; the verdict panel lists every finding. (--tb=short restores it.)
         config.option.tbstyle = "no"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """A tree that a suite is still writing is audited as it is now: say so."""
+    from mlps_harness.suite.rundirs import writers_of
+
+    return [f"warning: a suite is still writing into this results dir ({line}); runs may be missing or incomplete"
+            for line in writers_of(audit_index(config).root)]
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):

@@ -56,6 +56,17 @@ def lock_holder(path: Path) -> dict[str, Any] | None:
     return None
 
 
+def writers_of(results_dir: Path) -> list[str]:
+    """Suites writing into `results_dir` right now, one line each (for an audit of a tree still being written)."""
+    lines = []
+    for path in sorted(Path(results_dir).glob(f"{LOCK_PREFIX}*")):
+        holder = lock_holder(path)
+        if holder is not None:
+            lines.append(f"{path.name[len(LOCK_PREFIX):]}: PID {holder.get('pid', '?')} "
+                         f"({holder.get('command', '?')}) since {holder.get('since', '?')}")
+    return lines
+
+
 def claim_results_dir(config: pytest.Config, results_dir: Path, benchmark: str, model: str | None) -> None:
     """Before launch: `results_dir` must be writable (else one usage error) and no other suite may be writing this
     benchmark/model there (else a usage error naming its PID and command). The lock is held until pytest ends.

@@ -104,3 +104,22 @@ def test_two_suites_started_together_one_runs_the_other_is_refused(tmp_path: Pat
     winner = (first, second)[1 - refused[0]]
     assert f"(PID {winner.pid}: " in outs[refused[0]], outs[refused[0]][-1500:]
     assert codes[1 - refused[0]] in (0, 1), outs[1 - refused[0]][-2000:]   # ran (its verdict is its own affair)
+
+
+def test_an_audit_of_a_tree_being_written_says_so(tmp_path: Path, suite_runner) -> None:
+    from mlps_harness.benchmarks.training.synthetic import TrainingRunSpec, write_training_run
+
+    results = tmp_path / "r"
+    write_training_run(results, TrainingRunSpec())
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(results), "training", "unet3d"],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        audit = suite_runner(str(REPO / "compliance"), f"--results-dir={results}", timeout=300)
+        assert f"a suite is still writing into this results dir (training-unet3d: PID {holder.pid} " in audit.stdout, \
+            audit.stdout[-2000:]
+    finally:
+        holder.kill()
+        holder.wait()
+    quiet = suite_runner(str(REPO / "compliance"), f"--results-dir={results}", timeout=300)
+    assert "still writing" not in quiet.stdout
