@@ -1,4 +1,6 @@
-"""KV cache run rules (Rules.md section 6 and upstream's run checker; rules.md section 5). Upstream has no rule ids
+"""KV cache run rules on the Option parameters and flags (Rules.md section 6 and upstream's run checker; rules.md
+section 5): which Options ran, with which values, seeds, flags, delays, paths and minimums. The rules on results
+(completeness, aggregation, headline figures, per-client isolation) are in `rules_results`. Upstream has no rule ids
 for the KV cache benchmark, so most ids are ours (`H7.<n>`); rules added from Rules.md §6 keep its section number.
 One run directory holds the whole Option sequence. Every rule reads both summary shapes (ours and upstream's v3.0
 `summary.json`; see `documents`), and names the file a value came from."""
@@ -14,7 +16,6 @@ from typing import Any
 from mlps_harness.benchmarks.kv_cache.documents import (
     DOC,
     DOC_FILE,
-    DOC_RANK_FILES,
     DOC_SHAPE,
     DOC_SOURCES,
     SUMMARY_NAME,
@@ -33,23 +34,23 @@ UNRECORDED = ("upstream's summary records no per-Option parameters and the metad
               "the tool locks the CLOSED values (Rules.md §6.3.1.1)")
 
 
-def _summary(run: Run) -> KvRunSummary:
+def run_summary(run: Run) -> KvRunSummary:
     summary = run.documents.get(DOC)
     if summary is None:
         raise NotApplicable("no usable run summary (see the complete-run and documents-parse rules)")
     return summary
 
 
-def _file(run: Run) -> str:
+def summary_file(run: Run) -> str:
     return f"{run.run_id}/{run.documents.get(DOC_FILE, SUMMARY_NAME)}"
 
 
-def _params_file(run: Run) -> str:
+def params_file(run: Run) -> str:
     """Where the Options' parameters were read (the summary, or upstream's metadata commands)."""
-    return run.documents.get(DOC_SOURCES, {}).get("parameters") or _file(run)
+    return run.documents.get(DOC_SOURCES, {}).get("parameters") or summary_file(run)
 
 
-def _upstream(run: Run) -> bool:
+def is_upstream(run: Run) -> bool:
     return run.documents.get(DOC_SHAPE) == "upstream"
 
 
@@ -63,13 +64,13 @@ def _args(run: Run) -> dict:
 def _not_recorded(run: Run, name: str, key: str, expected: Any) -> Iterator[Finding]:
     """A parameter the summary lacks: INVALID for our summary (it always records them); for upstream's shape the
     rule cannot judge it, which `_judged` turns into a named not-applicable."""
-    if not _upstream(run):
-        yield invalid(f"Option {name}: {key} not recorded", parameter=key, expected=str(expected), file=_file(run),
-                      fix="re-run with the harness, which records each Option")
+    if not is_upstream(run):
+        yield invalid(f"Option {name}: {key} not recorded", parameter=key, expected=str(expected),
+                      file=summary_file(run), fix="re-run with the harness, which records each Option")
 
 
 def _judged(run: Run, options: dict[str, OptionRecord], key: str) -> None:
-    if _upstream(run) and all(getattr(o, key) is None for o in options.values()):
+    if is_upstream(run) and all(getattr(o, key) is None for o in options.values()):
         raise NotApplicable(f"{key}: {UNRECORDED}")
 
 
@@ -83,75 +84,18 @@ def benchmark_in_ruleset(run: Run) -> Iterator[Finding]:
                       fix="audit KV cache runs with --rules-version v3.0")
 
 
-@rule("H7.1", "complete-run", benchmark=KV, versions=V3)
-def complete_run(run: Run) -> Iterator[Finding]:
-    """Every planned trial finished on every rank: no incomplete marker, a summary, no partial failure, no failed
-    trial, no missing rank result file."""
-    marker = run.documents.get("incomplete") or run.incomplete
-    if marker:
-        yield invalid(f"incomplete run: {marker.get('reason', 'interrupted')}", parameter="run", file=run.run_id,
-                      fix="re-run the sequence; an interrupted or failed run cannot be submitted")
-    summary = run.documents.get(DOC)
-    if summary is None:
-        yield invalid("no usable run summary", parameter=SUMMARY_NAME, expected="present (summary.json, or the "
-                      "older kvcache_run_summary_<datetime>.json)", actual="absent or unusable", file=run.run_id,
-                      fix="check the trials' stderr logs, fix the cause and re-run")
-        return
-    if summary.partial_failure:
-        yield invalid("the summary reports a partial failure", parameter="partial_failure", expected="false",
-                      actual="true", file=_file(run), fix="re-run; every rank of every trial must succeed")
-    for trial, why in sorted((summary.trial_failures or {}).items()):
-        yield invalid(f"trial {trial} failed: {why}", parameter="trial_failures", expected="{}", actual=str(why),
-                      file=_file(run), fix="re-run; every trial must exit 0")
-    on_disk = set(run.documents.get(DOC_RANK_FILES, []))
-    for name, opt in sorted(summary.options.items()):
-        if opt.missing_files:
-            yield invalid(f"Option {name}: {len(opt.missing_files)} rank result file(s) missing",
-                          parameter="missing_files", expected="none", actual=", ".join(opt.missing_files[:5]),
-                          file=_file(run), fix="re-run; each rank must write its kvcache_results JSON")
-        done = min(opt.trial_count, len(opt.trials))
-        if done < summary.trials_per_option:
-            yield invalid(f"Option {name}: {done} of {summary.trials_per_option} trials completed",
-                          parameter="trial_count", expected=str(summary.trials_per_option), actual=str(done),
-                          file=_file(run), fix="re-run the whole sequence")
-        for trial in opt.trials:
-            if len(trial.ranks) != summary.total_ranks:
-                yield invalid(f"Option {name} trial {trial.trial}: {len(trial.ranks)} of {summary.total_ranks} "
-                              "ranks reported", parameter="ranks", expected=str(summary.total_ranks),
-                              actual=str(len(trial.ranks)), file=_file(run), fix="re-run; a rank failed")
-            for r in trial.ranks:
-                if r.file and r.file not in on_disk:
-                    yield invalid(f"{r.file} is listed in the summary but absent", parameter="rank result",
-                                  expected="present", actual="absent", file=f"{run.run_id}/{r.file}",
-                                  fix="restore the rank's result JSON from the run")
-
-
-@rule("H7.17", "summary-name", benchmark=KV, versions=V3)
-def summary_name(run: Run) -> Iterator[Finding]:
-    """The run summary is named `summary.json`: the v3.0 report generator reads no other name (the round withheld
-    a published row whose summary kept the older `kvcache_run_summary_<datetime>.json` name)."""
-    name = run.documents.get(DOC_FILE)
-    if name is None:
-        raise NotApplicable("no usable run summary (see complete-run)")
-    if name != SUMMARY_NAME:
-        yield warning(f"the summary is named {name}; the v3.0 report generator reads only summary.json, so the "
-                      "round's tables would show this run blank (the review withheld such a row)",
-                      parameter="summary file name", expected=SUMMARY_NAME, actual=name, file=_file(run),
-                      fix=f"rename {name} to {SUMMARY_NAME} (same content) in {run.run_id}")
-
-
 @rule("H7.2", "model-known", benchmark=KV, versions=V3)
 def model_known(run: Run) -> Iterator[Finding]:
     """Every Option's model is one of the benchmark's KV cache models."""
     rs = kvcache_rules(run.rules_version)
-    options = _summary(run).options
+    options = run_summary(run).options
     _judged(run, options, "model")
     for name, opt in sorted(options.items()):
         if opt.model is None:
             yield from _not_recorded(run, name, "model", ", ".join(rs.models))
         elif opt.model not in rs.models:
             yield invalid(f"Option {name}: unknown model {opt.model!r}", parameter="model",
-                          expected=", ".join(rs.models), actual=opt.model, file=_params_file(run),
+                          expected=", ".join(rs.models), actual=opt.model, file=params_file(run),
                           fix="use one of the KV cache models")
 
 
@@ -160,15 +104,15 @@ def closed_options(run: Run) -> Iterator[Finding]:
     """The run holds exactly the three CLOSED Options with their locked parameters (model, users, duration,
     GPU/CPU tier sizes, max concurrent allocations, generation mode)."""
     rs = kvcache_rules(run.rules_version)
-    summary = _summary(run)
+    summary = run_summary(run)
     for name in sorted(set(rs.options) - set(summary.options)):
         yield open_(f"Option {name} was not run", parameter="options", expected=", ".join(sorted(rs.options)),
-                    actual=", ".join(sorted(summary.options)), file=_file(run), fix="run every Option (1, 2, 3)")
+                    actual=", ".join(sorted(summary.options)), file=summary_file(run), fix="run every Option (1, 2, 3)")
     for name in sorted(set(summary.options) - set(rs.options)):
-        yield open_(f"Option {name} is not a CLOSED Option", parameter="options", file=_file(run),
+        yield open_(f"Option {name} is not a CLOSED Option", parameter="options", file=summary_file(run),
                     expected=", ".join(sorted(rs.options)), actual=name, fix="run only Options 1, 2 and 3")
     common = sorted(set(rs.options) & set(summary.options))
-    if _upstream(run) and all(getattr(summary.options[n], k) is None for n in common for k in PARAMS):
+    if is_upstream(run) and all(getattr(summary.options[n], k) is None for n in common for k in PARAMS):
         raise NotApplicable(f"the Options' parameters: {UNRECORDED}")
     for name in common:
         want, have = rs.options[name], summary.options[name]
@@ -178,7 +122,7 @@ def closed_options(run: Run) -> Iterator[Finding]:
                 yield from _not_recorded(run, name, key, expected)
             elif actual != expected:
                 yield open_(f"Option {name}: {key} {actual} differs from the CLOSED value {expected}",
-                            parameter=key, expected=str(expected), actual=str(actual), file=_params_file(run),
+                            parameter=key, expected=str(expected), actual=str(actual), file=params_file(run),
                             fix=f"run Option {name} with {key} {expected} for CLOSED")
 
 
@@ -186,10 +130,10 @@ def closed_options(run: Run) -> Iterator[Finding]:
 def trials_per_option(run: Run) -> Iterator[Finding]:
     """Each Option runs the ruleset's number of trials (3)."""
     rs = kvcache_rules(run.rules_version)
-    summary = _summary(run)
+    summary = run_summary(run)
     if summary.trials_per_option != rs.trials_per_option:
         yield open_(f"{summary.trials_per_option} trial(s) per Option", parameter="trials_per_option",
-                    expected=str(rs.trials_per_option), actual=str(summary.trials_per_option), file=_file(run),
+                    expected=str(rs.trials_per_option), actual=str(summary.trials_per_option), file=summary_file(run),
                     fix=f"run {rs.trials_per_option} trials per Option (drop --kv-trials)")
 
 
@@ -197,14 +141,14 @@ def trials_per_option(run: Run) -> Iterator[Finding]:
 def rank_seeds(run: Run) -> Iterator[Finding]:
     """Every rank used seed 42 + its rank number."""
     rs = kvcache_rules(run.rules_version)
-    for name, opt in sorted(_summary(run).options.items()):
+    for name, opt in sorted(run_summary(run).options.items()):
         for trial in opt.trials:
             for r in trial.ranks:
                 want = rs.base_seed + r.rank
                 if r.seed != want:
                     yield open_(f"Option {name} trial {trial.trial} rank {r.rank}: seed {r.seed}",
                                 parameter="seed", expected=str(want), actual=str(r.seed),
-                                file=f"{run.run_id}/{r.file}" if r.file else _file(run),
+                                file=f"{run.run_id}/{r.file}" if r.file else summary_file(run),
                                 fix="use the base seed 42 (drop --kv-seed); the harness adds the rank")
 
 
@@ -230,20 +174,20 @@ def closed_flags(run: Run) -> Iterator[Finding]:
     the client topology (hosts, processes per node, processes, MPI parameters); any other recorded parameter, and
     any kv-cache.py flag beyond the seven Option flags, makes the run OPEN."""
     rs = kvcache_rules(run.rules_version)
-    summary = _summary(run)
+    summary = run_summary(run)
     for name, opt in sorted(summary.options.items()):
         for flag in _extra_flags(opt):
             if flag in rs.forbidden_flags:
                 continue  # H7.7 names it with its reason
             yield open_(f"Option {name} ran kv-cache.py with {flag}, which a CLOSED run may not set (§6.6.1)",
                         parameter=flag, expected="only the Option's seven flags", actual=flag,
-                        file=_params_file(run), fix=f"drop {flag} for a CLOSED run")
+                        file=params_file(run), fix=f"drop {flag} for a CLOSED run")
         seed_base = (opt.model_extra or {}).get("seed_base")
         if seed_base is not None and str(seed_base) != str(rs.base_seed):
             yield open_(f"Option {name} ran with --seed-base {seed_base}", parameter="--seed-base",
-                        expected=str(rs.base_seed), actual=str(seed_base), file=_params_file(run),
+                        expected=str(rs.base_seed), actual=str(seed_base), file=params_file(run),
                         fix=f"use the base seed {rs.base_seed} for CLOSED")
-    if _upstream(run):
+    if is_upstream(run):
         return  # upstream's args hold CLI defaults the wrapper does not pass in CLOSED; its argv was judged above
     args = _args(run)
     where = f"{run.run_id}/{run.metadata_file}"
@@ -266,27 +210,11 @@ def closed_flags(run: Run) -> Iterator[Finding]:
 def forbidden_flags(run: Run) -> Iterator[Finding]:
     """No Option ran with autoscaling or a user YAML `--config` (the wrapper's own default config is not one)."""
     rs = kvcache_rules(run.rules_version)
-    for name, opt in sorted(_summary(run).options.items()):
+    for name, opt in sorted(run_summary(run).options.items()):
         for flag, why in rs.forbidden_flags.items():
             if any(a == flag or a.startswith(flag + "=") for a in opt.args):
                 yield open_(f"Option {name} ran with {flag}: {why}", parameter=flag, expected="absent",
-                            actual="present", file=_params_file(run), fix=f"remove {flag}")
-
-
-@rule("H7.8", "storage-tier-used", benchmark=KV, versions=V3)
-def storage_tier_used(run: Run) -> Iterator[Finding]:
-    """Every Option put KV blocks on storage: an all-CPU-tier Option (no storage entries) is invalid."""
-    for name, opt in sorted(_summary(run).options.items()):
-        results = [r for t in opt.trials for r in t.ranks]
-        cpu_only = [f"trial {t.trial} rank {r.rank}" for t in opt.trials for r in t.ranks if r.storage_entries == 0]
-        if results and len(cpu_only) == len(results):
-            yield invalid(f"Option {name} kept every block in RAM: no storage entries on any rank",
-                          parameter="storage_entries", expected="> 0", actual="0", file=_file(run),
-                          fix="lower the CPU tier (--kv-cpu-mem-gb) or raise the load so blocks reach storage")
-        elif cpu_only:
-            yield open_(f"Option {name}: no storage entries on {', '.join(cpu_only[:4])}",
-                        parameter="storage_entries", expected="> 0 on every rank", actual="0", file=_file(run),
-                        fix="every rank must reach the storage tier; lower the CPU tier or raise the load")
+                            actual="present", file=params_file(run), fix=f"remove {flag}")
 
 
 @rule("H7.9", "option-delay", benchmark=KV, versions=V3)
@@ -295,7 +223,7 @@ def option_delay(run: Run) -> Iterator[Finding]:
     Upstream records no trial times: a trial's start is its ranks' earliest result-file time stamp and its end that
     start plus the Option's duration (the wrapper's fixed pre-run delay cancels out)."""
     rs = kvcache_rules(run.rules_version)
-    summary = _summary(run)
+    summary = run_summary(run)
     spans = []
     for name, opt in sorted(summary.options.items()):
         starts = [t.started_at for t in opt.trials if t.started_at]
@@ -305,7 +233,9 @@ def option_delay(run: Run) -> Iterator[Finding]:
             spans.append((name, min(starts), max(e for e in ends if e)))
     if len(spans) < 2:
         raise NotApplicable("fewer than two timed Options")
-    where = _file(run) if not _upstream(run) else run.documents.get(DOC_SOURCES, {}).get("trials", _file(run))
+    where = summary_file(run)
+    if is_upstream(run):
+        where = run.documents.get(DOC_SOURCES, {}).get("trials", where)
     for (a, _, end), (b, start, _) in pairwise(sorted(spans, key=lambda s: s[1])):
         gap = (start - end).total_seconds()
         if gap < rs.delay_between_options_s - rs.delay_tolerance_s:
@@ -361,17 +291,17 @@ def _threshold(value: float | None, low_invalid: float, low_open: float, what: s
         yield from _not_recorded(run, name, what, f">= {low_open:g}")
     elif value < low_invalid:
         yield invalid(f"Option {name}: {what} {value:g} is below {low_invalid:g}", parameter=what,
-                      expected=f">= {low_open:g}", actual=f"{value:g}", file=_params_file(run), fix=fix)
+                      expected=f">= {low_open:g}", actual=f"{value:g}", file=params_file(run), fix=fix)
     elif value < low_open:
         yield open_(f"Option {name}: {what} {value:g} is below {low_open:g}", parameter=what,
-                    expected=f">= {low_open:g}", actual=f"{value:g}", file=_params_file(run), fix=fix)
+                    expected=f">= {low_open:g}", actual=f"{value:g}", file=params_file(run), fix=fix)
 
 
 @rule("H7.11", "duration-minimum", benchmark=KV, versions=V3)
 def duration_minimum(run: Run) -> Iterator[Finding]:
     """Each trial lasts at least 60 s (below 30 s INVALID, below 60 s OPEN)."""
     rs = kvcache_rules(run.rules_version)
-    options = _summary(run).options
+    options = run_summary(run).options
     _judged(run, options, "duration_s")
     for name, opt in sorted(options.items()):
         yield from _threshold(opt.duration_s, rs.min_duration_s.invalid, rs.min_duration_s.open, "duration_s", name,
@@ -382,7 +312,7 @@ def duration_minimum(run: Run) -> Iterator[Finding]:
 def users_minimum(run: Run) -> Iterator[Finding]:
     """Each Option simulates at least 10 users (below 1 INVALID, below 10 OPEN)."""
     rs = kvcache_rules(run.rules_version)
-    options = _summary(run).options
+    options = run_summary(run).options
     _judged(run, options, "num_users")
     for name, opt in sorted(options.items()):
         yield from _threshold(opt.num_users, rs.min_users.invalid, rs.min_users.open, "num_users", name, run,
@@ -393,7 +323,7 @@ def users_minimum(run: Run) -> Iterator[Finding]:
 def generation_mode(run: Run) -> Iterator[Finding]:
     """The generation mode is known (else INVALID) and not one the ruleset lists as OPEN."""
     rs = kvcache_rules(run.rules_version)
-    options = _summary(run).options
+    options = run_summary(run).options
     _judged(run, options, "generation_mode")
     for name, opt in sorted(options.items()):
         mode = opt.generation_mode
@@ -401,12 +331,12 @@ def generation_mode(run: Run) -> Iterator[Finding]:
             yield from _not_recorded(run, name, "generation_mode", ", ".join(rs.generation_modes))
         elif mode not in rs.generation_modes:
             yield invalid(f"Option {name}: unknown generation mode {mode!r}", parameter="generation_mode",
-                          expected=", ".join(rs.generation_modes), actual=str(mode), file=_params_file(run),
+                          expected=", ".join(rs.generation_modes), actual=str(mode), file=params_file(run),
                           fix="use none (CLOSED), fast or realistic")
         elif mode in rs.open_generation_modes:
             yield open_(f"Option {name}: generation mode {mode} is OPEN only", parameter="generation_mode",
                         expected=", ".join(m for m in rs.generation_modes if m not in rs.open_generation_modes),
-                        actual=mode, file=_params_file(run), fix="submit to OPEN")
+                        actual=mode, file=params_file(run), fix="submit to OPEN")
 
 
 @rule("H7.14", "preview", benchmark=KV, versions=V3)
@@ -416,98 +346,3 @@ def preview(run: Run) -> Iterator[Finding]:
     if rs.preview:
         yield open_(f"the KV cache benchmark is a preview in {run.rules_version}", parameter="benchmark",
                     expected="released benchmark", actual="preview", fix="submit it in the OPEN division")
-
-
-SUMMED = (("aggregated_read_bandwidth_gbps", "read_bandwidth_gbps"),
-          ("aggregated_write_bandwidth_gbps", "write_bandwidth_gbps"),
-          ("aggregated_storage_throughput_tokens_per_sec", "storage_throughput_tokens_per_sec"))
-MAXED = (("aggregated_device_read_p95_ms", "device_read_p95_ms"),
-         ("aggregated_device_write_p95_ms", "device_write_p95_ms"),
-         ("aggregated_p95_latency_ms", "storage_io_p95_ms"))
-
-
-def recombined(opt: OptionRecord) -> dict[str, float]:
-    """An Option's aggregates recomputed from its ranks (written here, not imported from the suite, so the rule
-    checks the suite's aggregation instead of repeating it): rates summed over the ranks of a trial and averaged
-    over trials, P95s the maximum over every rank and trial; only the aggregates the summary records."""
-    trials = [t.ranks for t in opt.trials if t.ok and t.ranks]
-    out: dict[str, float] = {}
-    if not trials:
-        return out
-    for key, field in SUMMED:
-        out[key] = sum(sum(getattr(r, field) for r in ranks) for ranks in trials) / len(trials)
-    for key, field in MAXED:
-        values = [getattr(r, field) for ranks in trials for r in ranks if getattr(r, field) is not None]
-        if getattr(opt, key) is not None and values:
-            out[key] = max(values)
-    return out
-
-
-@rule("H7.15", "aggregation", benchmark=KV, versions=V3)
-def aggregation(run: Run) -> Iterator[Finding]:
-    """Each Option's reported aggregates equal the per-rank figures recombined (rates summed over ranks and
-    averaged over trials, P95 latencies the maximum over ranks and trials)."""
-    for name, opt in sorted(_summary(run).options.items()):
-        for key, expected in recombined(opt).items():
-            actual = getattr(opt, key)
-            if abs(actual - expected) > 1e-6 * max(1.0, abs(expected)):
-                yield invalid(f"Option {name}: {key} {actual:g} does not match the rank figures ({expected:g})",
-                              parameter=key, expected=f"{expected:g}", actual=f"{actual:g}", file=_file(run),
-                              fix="restore the summary the benchmark wrote; aggregates must follow the ranks")
-
-
-def option_headline(opt: OptionRecord) -> str:
-    """An Option's headline figures (read bandwidth, P95 latencies, storage tokens/s)."""
-    if opt.aggregated_device_read_p95_ms is not None or opt.aggregated_device_write_p95_ms is not None:
-        p95 = (f"device P95 read {opt.aggregated_device_read_p95_ms or 0:.0f} ms / write "
-               f"{opt.aggregated_device_write_p95_ms or 0:.0f} ms")
-    else:
-        p95 = f"storage P95 {opt.aggregated_p95_latency_ms or 0:.0f} ms"
-    return (f"read {opt.aggregated_read_bandwidth_gbps:.2f} GiB/s, {p95}, "
-            f"{opt.aggregated_storage_throughput_tokens_per_sec:.0f} storage tokens/s")
-
-
-@rule("H7.16", "headline", benchmark=KV, versions=V3)
-def headline(run: Run) -> Iterator[Finding]:
-    """Each Option reports a non-zero storage read bandwidth (the headline figure)."""
-    for name, opt in sorted(_summary(run).options.items()):
-        if opt.trial_count and opt.aggregated_read_bandwidth_gbps <= 0:
-            yield invalid(f"Option {name}: no storage reads were measured", parameter="aggregated_read_bandwidth_gbps",
-                          expected="> 0", actual=f"{opt.aggregated_read_bandwidth_gbps:g}", file=_file(run),
-                          fix="check the cache dir and the load; the run read nothing from storage")
-        elif opt.trial_count:
-            yield closed(f"Option {name}: {option_headline(opt)}", parameter="headline")
-
-
-@rule("6.3.3.3", "per-client-isolation", benchmark=KV, versions=V3)
-def per_client_isolation(run: Run) -> Iterator[Finding]:
-    """Rules.md §6.3.3.3: every client of a multi-client run has its own rank number, its own result file under
-    `option_<O>/trial_<T>/rank_<N>/` and its own cache directory; two clients never share one."""
-    summary = _summary(run)
-    if summary.total_ranks < 2:
-        raise NotApplicable("a single client")
-    fix = "launch every rank through the wrapper under MPI (it derives rank_<N> from the MPI rank) and re-run"
-    for name, opt in sorted(summary.options.items()):
-        for trial in opt.trials:
-            where = f"Option {name} trial {trial.trial}"
-            seen: dict[tuple[str, str], list[str]] = {}
-            for r in trial.ranks:
-                seen.setdefault(("rank", str(r.rank)), []).append(r.file or "?")
-                if r.file:
-                    seen.setdefault(("result file", r.file), []).append(f"rank {r.rank}")
-                if r.cache_dir:
-                    seen.setdefault(("cache dir", r.cache_dir), []).append(f"rank {r.rank}")
-                if not 0 <= r.rank < summary.total_ranks:
-                    yield invalid(f"{where}: rank {r.rank} is outside 0..{summary.total_ranks - 1}",
-                                  parameter="rank", expected=f"0..{summary.total_ranks - 1}", actual=str(r.rank),
-                                  file=f"{run.run_id}/{r.file}" if r.file else _file(run), fix=fix)
-                own = f"option_{name}/trial_{trial.trial}/rank_{r.rank}/"
-                if r.file and not r.file.startswith(own):
-                    yield invalid(f"{where}: rank {r.rank} wrote {r.file}, outside its own {own}",
-                                  parameter="rank result path", expected=own, actual=r.file,
-                                  file=f"{run.run_id}/{r.file}", fix=fix)
-            for (what, value), users in sorted(seen.items()):
-                if len(users) > 1:
-                    yield invalid(f"{where}: {what} {value} is shared by {len(users)} clients "
-                                  f"({', '.join(users[:4])})", parameter=what, expected="one client each",
-                                  actual=f"{len(users)} clients", file=_file(run), fix=fix)
