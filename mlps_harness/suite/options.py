@@ -130,8 +130,8 @@ def add_suite_options(parser: pytest.Parser) -> None:
     group.addoption("--params", action="append", default=[], metavar="KEY=VALUE",
                     help="workload override (repeatable; checked against the ruleset's allowed lists)")
     group.addoption("--loops", type=int, default=None,
-                    help="number of measured runs: training and vector database 5 by default (training adds its "
-                         "warm-up run before them), checkpointing 1 invocation, KV cache the trials per Option")
+                    help="number of measured runs (each suite's default is in its header and README; a suite whose "
+                         "rules want a warm-up run adds it before these)")
     group.addoption("--what-if", action="store_true", default=False,
                     help="print the datasize and every exact command; run nothing")
     group.addoption("--allow-invalid-params", action="store_true", default=False,
