@@ -65,6 +65,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # n
         figures = {g.group: g for g in doc.groups}
         for row in data["groups"]:   # each verdict group gains its figures (one entry per accelerator type)
             row["metrics"] = {name: g.metrics for name, g in figures.items() if g.group_id == row["group"]}
-        data["results"] = doc.model_dump(mode="json")
+        data["results"] = doc.model_dump(mode="json", include={"runs", "groups"})   # no time stamp or argv
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
         os.replace(tmp, path)
