@@ -108,7 +108,7 @@ pip_install_missing() {  # pip_install_missing <label> [pip options --] spec...
 }
 
 # --- 3. the project ----------------------------------------------------------
-EXTRAS="mpi,kvcache"
+EXTRAS="mpi,kvcache,s3"
 VECTORDB_PINS=()
 if [ "$WITH_VECTORDB" -eq 1 ]; then
     EXTRAS="$EXTRAS,vectordb"
@@ -126,7 +126,7 @@ editable = direct_url.get("dir_info", {}).get("editable", False)
 sys.exit(0 if editable and direct_url.get("url") == "file://" + sys.argv[1] else 1)
 PY
 }
-if project_is_installed && [ -z "$(missing_requirements pyyaml pydantic psutil mpi4py numpy "${VECTORDB_PINS[@]}")" ]; then
+if project_is_installed && [ -z "$(missing_requirements pyyaml pydantic psutil mpi4py numpy boto3 "${VECTORDB_PINS[@]}")" ]; then
     say "project: mlps-harness is installed in editable mode from $REPO_ROOT - skipping"
 else
     say "project: pip install -e .[$EXTRAS]"
@@ -143,7 +143,8 @@ pip_install_missing "DLIO dependencies" \
     "psutil>=5.9.8" "h5py>=3.11.0" "mpi4py>=3.1.4" "Pillow>=9.3.0" "pydftracer==1.0.2" \
     "torch==2.13.0"
 say "(pip's notes that dlio-benchmark requires nvidia-dali, tensorflow, torchaudio or torchvision are expected)"
-pip_install_missing "test tools" "pytest>=8.4" "pytest-xdist>=3.6" "pytest-html>=4.1" "pydantic>=2.6,<3" "hypothesis>=6.100"
+pip_install_missing "test tools" "pytest>=8.4" "pytest-xdist>=3.6" "pytest-html>=4.1" "pydantic>=2.6,<3" "hypothesis>=6.100" \
+    "moto[server]>=5.0"   # a real S3-compatible server for the object-storage tests (docs/FROM_MLPSTORAGE.md)
 
 # --- 5. optional TensorFlow --------------------------------------------------
 if [ "$WITH_TENSORFLOW" -eq 1 ]; then

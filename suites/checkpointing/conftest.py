@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlps_harness.benchmarks.checkpointing.configview import configview_lines
+from mlps_harness.benchmarks.checkpointing.configview import configview_lines, location
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, build_plan
 from mlps_harness.benchmarks.checkpointing.stages import Launch, run_all
 from mlps_harness.suite.cluster import collect_cluster
@@ -39,7 +39,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
              f"hosts {','.join(plan.hosts)}, rules {plan.rules_version}"
              f"{' (embedded default)' if plan.embedded else ''}",
              f"checkpoint: {plan.total_bytes / 1024 ** 3:.4f} GiB (size_scale {opts.size_scale:g}) x "
-             f"{opts.num_checkpoints_write} writes + {opts.num_checkpoints_read} reads in {opts.checkpoint_folder}"
+             f"{opts.num_checkpoints_write} writes + {opts.num_checkpoints_read} reads in {location(opts)}"
              f"{'; two invocations' if len(plan.invocations) > 1 else ''}",
              *(f"warning: {w}" for w in plan.warnings)]
     if config.getoption("--what-if"):

@@ -10,6 +10,13 @@ import yaml
 GIB = 1024 ** 3
 
 
+def location(options: Any) -> str:
+    """Where the shards go: the checkpoint folder, or the bucket and prefix in object mode."""
+    if options.storage == "object":
+        return f"s3://{options.s3_bucket}/{options.object_prefix} at {options.s3_endpoint or 'AWS'}"
+    return str(options.checkpoint_folder)
+
+
 def configview_lines(plan: Any) -> list[str]:
     """Header lines: the checkpoint workload options of every planned invocation."""
     lines = []

@@ -24,6 +24,14 @@ def add_options(group) -> None:
     group.addoption("--keep-checkpoints", action="store_true", default=False,
                     help="checkpointing: keep the complete checkpoints written by this session (default: removed at "
                          "the end; partial ones are always removed)")
+    group.addoption("--checkpoint-storage", choices=("file", "object"), default=None,
+                    help="checkpointing: file (shards in --checkpoint-folder, default) or object (S3 API: "
+                         "--checkpoint-s3-bucket at --checkpoint-s3-endpoint; credentials from AWS_* variables)")
+    group.addoption("--checkpoint-s3-bucket", default=None, help="checkpointing: object mode's bucket (must exist)")
+    group.addoption("--checkpoint-s3-endpoint", default=None,
+                    help="checkpointing: object mode's S3 endpoint URL, e.g. http://10.0.0.5:9000 (default AWS)")
+    group.addoption("--checkpoint-s3-prefix", default=None,
+                    help="checkpointing: object mode's key prefix (default the model name)")
     group.addoption("--checkpoint-two-phase", action="store_true", default=False,
                     help="checkpointing: one write-only invocation, then a read-only one started right after "
                          "(<= 30 s apart), with the page cache dropped in between")

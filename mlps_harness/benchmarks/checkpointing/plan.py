@@ -26,6 +26,10 @@ from mlps_harness.launch import build_mpirun_argv
 from mlps_harness.suite.options import mpi_launch, parse_params
 from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage
 
+#: the S3 client's settings every rank needs in object mode (mpirun forwards those that are set)
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
+                 "AWS_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE")
+
 #: The embedded default: llama3-8b scaled to ~32 MiB per checkpoint (10 writes + 10 reads ~ 650 MiB of I/O) on
 #: 2 ranks without subset mode (the full checkpoint sharded over 2 ranks), checkpoints under <data-dir>/checkpoints.
 EMBEDDED = {"model": "llama3-8b", "num_processes": 2, "size_scale": 0.0003}
@@ -165,18 +169,22 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
     given = opt("--checkpoint-folder")
     folder_base = Path(given).expanduser().resolve() if given else common["data_dir"] / "checkpoints"
     what_if = opt("--what-if")
-    created = _create_dirs(folder_base, results_dir, what_if, explicit=given is not None)
+    storage = _object_storage(opt)
+    if storage:  # shards are objects: no folder is used or created
+        folder_base = results_dir
+        mpi = replace(mpi, export_variables=(*mpi.export_variables, *AWS_VARIABLES))
+    created = _create_dirs(folder_base, results_dir, what_if, explicit=given is not None and not storage)
     options = WorkloadOptions(model=model, checkpoint_folder=folder_base / model, output_dir=results_dir,
                               num_checkpoints_write=_int_option(opt, "--num-checkpoints-write", 10),
                               num_checkpoints_read=_int_option(opt, "--num-checkpoints-read", 10),
                               transfer_size=transfer, odirect=opt("--checkpoint-odirect"), size_scale=scale,
-                              subset=_subset(rs, model, procs))
+                              subset=_subset(rs, model, procs), **storage)
     params = parse_params(opt("--params"))
     _apply_params(params, options, opt("--allow-invalid-params"))
-    if not folder_base.is_dir() and not what_if:
+    if not storage and not folder_base.is_dir() and not what_if:
         raise usage("--checkpoint-folder", f"{folder_base} is not a directory",
                      "point it at a directory on the storage under test")
-    if options.checkpoint_folder == folder_base / model and not what_if:
+    if not storage and options.checkpoint_folder == folder_base / model and not what_if:
         options.checkpoint_folder.mkdir(exist_ok=True)
     invocations = _invocations(options, opt("--checkpoint-two-phase"), opt("--loops"))
     refused = None
@@ -201,6 +209,22 @@ def build_plan(config: pytest.Config) -> CheckpointPlan:
         embedded=embedded, division=common["division"], accelerator=opt("--accelerator-type"), mpi=mpi,
         timeout=common["timeout"], total_bytes=sized.total_bytes, data_parallelism=sized.data_parallelism,
         warnings=warnings)
+
+
+def _object_storage(opt) -> dict:
+    """WorkloadOptions fields of `--checkpoint-storage object` (empty in file mode); usage errors name the option."""
+    if (opt("--checkpoint-storage") or "file") == "file":
+        for option in ("--checkpoint-s3-bucket", "--checkpoint-s3-endpoint", "--checkpoint-s3-prefix"):
+            if opt(option) is not None:
+                raise usage(option, "only used with --checkpoint-storage object", f"drop {option}")
+        return {}
+    if not opt("--checkpoint-s3-bucket"):
+        raise usage("--checkpoint-s3-bucket", "--checkpoint-storage object needs a bucket",
+                    "e.g. --checkpoint-s3-bucket checkpoints --checkpoint-s3-endpoint http://10.0.0.5:9000")
+    if opt("--checkpoint-odirect"):
+        raise usage("--checkpoint-odirect", "O_DIRECT is a file option", "drop it with --checkpoint-storage object")
+    return {"storage": "object", "s3_bucket": opt("--checkpoint-s3-bucket"),
+            "s3_endpoint": opt("--checkpoint-s3-endpoint"), "s3_prefix": opt("--checkpoint-s3-prefix")}
 
 
 def _create_dirs(folder_base: Path, results_dir: Path, what_if: bool, explicit: bool) -> list[str]:

@@ -391,4 +391,10 @@ def folder_separate(run: Run) -> Iterator[Finding]:
 def separate_filesystems(run: Run) -> Iterator[Finding]:
     """The checkpoint folder and the results dir are on different filesystems (fs_separation.json or our record)."""
     rs = checkpoint_rules(run.rules_version)
+    folder = str(getattr(run.metadata.args, "checkpoint_folder", None) or "") if run.metadata and run.metadata.args \
+        else ""
+    if folder.startswith("s3://"):
+        yield closed("the checkpoints are objects in a bucket and the results are files: separate by construction",
+                     parameter="checkpoint_folder", actual=folder)
+        return
     yield from fs_separation_findings(run, rs.fs_evidence_missing, "the checkpoint folder")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from mlps_harness.benchmarks.checkpointing.configview import location
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, Invocation
 from mlps_harness.benchmarks.checkpointing.workload.cleanup import Cleanup, clean_checkpoints
 from mlps_harness.benchmarks.checkpointing.workload.sizing import plan_checkpoint
@@ -41,7 +42,10 @@ def _args(plan: CheckpointPlan, invocation: Invocation, number: int) -> dict:
     args = {"program": "checkpointing", "command": "run", "model": plan.model, "hosts": plan.hosts,
             "num_processes": plan.num_processes, "client_host_memory_in_gb": plan.memory_gb_per_host,
             "num_client_hosts": plan.num_client_hosts, "results_dir": str(plan.results_dir),
-            "checkpoint_folder": str(plan.folder_base), "num_checkpoints_write": invocation.writes,
+            "checkpoint_folder": (f"s3://{plan.options.s3_bucket}/{plan.options.object_prefix}"
+                                  if plan.options.storage == "object" else str(plan.folder_base)),
+            "storage": plan.options.storage, "s3_endpoint": plan.options.s3_endpoint,
+            "num_checkpoints_write": invocation.writes,
             "num_checkpoints_read": invocation.reads, "params": [f"{k}={v}" for k, v in plan.params.items()],
             "closed": plan.division == "closed", "open": plan.division == "open", "what_if": False,
             "size_scale": plan.options.size_scale, "transfer_size": plan.options.transfer_size,
@@ -97,8 +101,8 @@ def remove_checkpoints(plan: CheckpointPlan, keep: bool, say: Callable[[str], No
     done = clean_checkpoints(plan.options, sizing, written, keep)
     if done.partial or done.removed:
         say(f"checkpoints: removed {len(done.partial)} partial and {len(done.removed)} complete "
-            f"({human_bytes(done.freed_bytes)} freed in {plan.options.checkpoint_folder})"
+            f"({human_bytes(done.freed_bytes)} freed in {location(plan.options)})"
             + ("" if keep else "; --keep-checkpoints keeps complete ones"))
     if done.kept:
-        say(f"checkpoints: kept {len(done.kept)} complete in {plan.options.checkpoint_folder}")
+        say(f"checkpoints: kept {len(done.kept)} complete in {location(plan.options)}")
     return done

@@ -18,6 +18,24 @@ from .sizing import CheckpointPlan, CheckpointUsageError, plan_checkpoint
 from .storage_io import DIRECT_IO_ALIGNMENT, direct_io_supported
 
 
+def _object_checks(options: WorkloadOptions, plan: CheckpointPlan, num_ranks: int) -> CheckpointPlan:
+    """Object mode: the bucket answers, O_DIRECT is not asked for, a read-only run finds its checkpoint."""
+    from .object_io import open_store
+
+    if options.odirect:
+        raise CheckpointUsageError("--odirect", "O_DIRECT is a file option; drop it in object mode")
+    store = open_store(options)
+    if options.num_checkpoints_write == 0 and complete_checkpoints_on_disk(options, plan, store) == 0:
+        raise CheckpointUsageError("--num-checkpoints-read", f"no complete checkpoint for {options.model} on "
+                                   f"{num_ranks} ranks under s3://{options.s3_bucket}/{store.prefix}; write one "
+                                   "first (--num-checkpoints-write > 0)")
+    try:
+        options.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CheckpointUsageError("--output-dir", f"cannot create {options.output_dir}: {error.strerror}") from None
+    return plan
+
+
 def _require_writable_folder(folder: Path) -> None:
     if not folder.exists():
         raise CheckpointUsageError(
@@ -58,16 +76,25 @@ def bytes_still_needed(options: WorkloadOptions, plan: CheckpointPlan) -> int:
     return needed
 
 
-def complete_checkpoints_on_disk(options: WorkloadOptions, plan: CheckpointPlan) -> int:
-    """How many checkpoints 1, 2, ... exist with every shard at its planned size (empty shards need no file)."""
+def complete_checkpoints_on_disk(options: WorkloadOptions, plan: CheckpointPlan, store=None) -> int:
+    """How many checkpoints 1, 2, ... exist with every shard at its planned size (empty shards need no file);
+    in object mode, as objects of `store` (opened from `options` when not given)."""
+    if options.storage == "object" and store is None:
+        from .object_io import open_store
+
+        store = open_store(options)
     count = 0
     while True:
         index = count + 1
         for shard in plan.shards:
             model_path, optimizer_path = shard_paths(options.checkpoint_folder, index, shard.rank)
-            if _existing_bytes(model_path) != shard.model_bytes or (
-                _existing_bytes(optimizer_path) != shard.optimizer_bytes
-            ):
+            if store is not None:
+                from .object_io import relative_key
+
+                sizes = [store.size(store.key(relative_key(p))) or 0 for p in (model_path, optimizer_path)]
+            else:
+                sizes = [_existing_bytes(model_path), _existing_bytes(optimizer_path)]
+            if sizes != [shard.model_bytes, shard.optimizer_bytes]:
                 return count
         count = index
 
@@ -102,6 +129,8 @@ def prelaunch_checks(options: WorkloadOptions, num_ranks: int) -> CheckpointPlan
             f"with --odirect it must be a multiple of {DIRECT_IO_ALIGNMENT} (got {options.transfer_size})",
         )
     plan = plan_checkpoint(options.model, num_ranks, subset=options.subset, size_scale=options.size_scale)
+    if options.storage == "object":
+        return _object_checks(options, plan, num_ranks)
     _require_writable_folder(options.checkpoint_folder)
     if options.odirect and not direct_io_supported(options.checkpoint_folder):
         raise CheckpointUsageError(

@@ -59,8 +59,35 @@ def _remove(directory: Path) -> int:
     return freed
 
 
+def _clean_objects(options: WorkloadOptions, plan: CheckpointPlan, written: int, keep: bool) -> Cleanup:
+    """Object mode: the same policy for our shard objects under the run's key prefix."""
+    from .object_io import open_store, relative_key
+
+    done = Cleanup()
+    store = open_store(options)
+    pages = store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=store.key(""))
+    numbers = sorted({int(m.group(1)) for page in pages for item in page.get("Contents", [])
+                      if (m := re.search(r"(?:^|/)checkpoint_(\d+)/rank_\d+\.(?:model|optimizer)\.bin$", item["Key"]))})
+    for index in numbers:
+        keys = [store.key(relative_key(path)) for shard in plan.shards
+                for path in shard_paths(options.checkpoint_folder, index, shard.rank)]
+        sizes = [store.size(key) or 0 for key in keys]
+        expected = [size for shard in plan.shards for size in (shard.model_bytes, shard.optimizer_bytes)]
+        if sizes != expected:
+            done.freed_bytes += store.delete(keys)
+            done.partial.append(index)
+        elif index <= written and not keep:
+            done.freed_bytes += store.delete(keys)
+            done.removed.append(index)
+        else:
+            done.kept.append(index)
+    return done
+
+
 def clean_checkpoints(options: WorkloadOptions, plan: CheckpointPlan, written: int, keep: bool) -> Cleanup:
     """Remove partial checkpoints in the folder, and checkpoints 1..`written` (this session's) unless `keep`."""
+    if options.storage == "object":
+        return _clean_objects(options, plan, written, keep)
     done = Cleanup()
     folder = options.checkpoint_folder
     try:

@@ -11,6 +11,7 @@ from .sizing import CheckpointUsageError, model_names
 
 DEFAULT_TRANSFER_SIZE = 16 << 20
 CACHE_DROP_CHOICES = ("auto", "drop_caches", "fadvise")
+STORAGE_CHOICES = ("file", "object")
 _SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -31,6 +32,15 @@ class WorkloadOptions:
     size_scale: float = 1.0
     subset: bool | None = None
     cache_drop: str = "auto"
+    storage: str = "file"                 #: file (shards in checkpoint_folder) or object (S3 API)
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    s3_prefix: str | None = None          #: key prefix in the bucket (default: the model name)
+
+    @property
+    def object_prefix(self) -> str:
+        """The key prefix of this run's checkpoints in object mode."""
+        return (self.s3_prefix if self.s3_prefix is not None else self.model).strip("/")
 
     def as_record(self) -> dict:
         """JSON-friendly copy for result files."""
@@ -70,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", required=True, help=f"one of {', '.join(model_names())}")
     parser.add_argument("--checkpoint-folder", required=True, type=Path,
-                        help="existing, writable directory for checkpoint shards")
+                        help="existing, writable directory for checkpoint shards (object mode: unused)")
     parser.add_argument("--output-dir", required=True, type=Path,
                         help="where summary.json and per-rank files go (created if missing)")
     parser.add_argument("--num-checkpoints-write", type=int, default=10)
@@ -89,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-drop", choices=CACHE_DROP_CHOICES, default="auto",
                         help="page-cache drop before reads: auto = drop_caches if permitted, "
                              "else posix_fadvise per file")
+    parser.add_argument("--storage", choices=STORAGE_CHOICES, default="file",
+                        help="file: shards in --checkpoint-folder; object: objects in --s3-bucket over the S3 API")
+    parser.add_argument("--s3-bucket", default=None, help="object mode: the bucket (must exist)")
+    parser.add_argument("--s3-endpoint", default=None,
+                        help="object mode: the S3 endpoint URL, e.g. http://10.0.0.5:9000 (default: AWS)")
+    parser.add_argument("--s3-prefix", default=None, help="object mode: key prefix (default: the model name)")
     return parser
 
 
@@ -112,6 +128,10 @@ def options_from_argv(argv: list[str] | None = None) -> WorkloadOptions:
         size_scale=args.size_scale,
         subset=args.subset,
         cache_drop=args.cache_drop,
+        storage=args.storage,
+        s3_bucket=args.s3_bucket,
+        s3_endpoint=args.s3_endpoint,
+        s3_prefix=args.s3_prefix,
     )
 
 
@@ -134,4 +154,8 @@ def options_to_argv(options: WorkloadOptions) -> list[str]:
         argv.append("--no-fsync")
     if options.subset is not None:
         argv.append("--subset" if options.subset else "--no-subset")
+    if options.storage == "object":
+        argv += ["--storage", "object", "--s3-bucket", str(options.s3_bucket)]
+        argv += ["--s3-endpoint", options.s3_endpoint] if options.s3_endpoint else []
+        argv += ["--s3-prefix", options.s3_prefix] if options.s3_prefix is not None else []
     return argv

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .checks import complete_checkpoints_on_disk, load_schedule, prelaunch_checks
+from .object_io import open_store, relative_key
 from .options import WorkloadOptions, checkpoint_dir, shard_paths
 from .results import (
     GIB,
@@ -82,6 +83,10 @@ class CheckpointWorkload:
         self.size_GB = plan.total_bytes / GIB
         self.transfer_size = _effective_transfer_size(options.transfer_size, plan)
         self.buffer = TransferBuffer(self.transfer_size, seed=self.rank + 1)
+        self.store = open_store(options)   # object mode: shards are objects (None in file mode)
+
+    def _key(self, path: Path) -> str:
+        return self.store.key(relative_key(path))
 
     def _my_files(self, checkpoint_index: int) -> list[tuple[Path, int]]:
         model_path, optimizer_path = shard_paths(self.options.checkpoint_folder, checkpoint_index, self.rank)
@@ -117,6 +122,11 @@ class CheckpointWorkload:
                       f"{self.records[f'{phase}_ckpt{number}']['throughput']:.4f} GB/s"])
 
     def _save(self, checkpoint_index: int) -> None:
+        if self.store is not None:
+            for path, size in self._my_files(checkpoint_index):
+                if size:
+                    self.store.write(self._key(path), size, self.buffer, self.transfer_size, checkpoint_index)
+            return
         checkpoint_dir(self.options.checkpoint_folder, checkpoint_index).mkdir(exist_ok=True)
         for path, size in self._my_files(checkpoint_index):
             if size == 0:
@@ -127,10 +137,19 @@ class CheckpointWorkload:
 
     def _load(self, checkpoint_index: int) -> None:
         for path, size in self._my_files(checkpoint_index):
-            if size:
+            if size and self.store is not None:
+                self.store.read(self._key(path), size, self.buffer, self.transfer_size)
+            elif size:
                 read_shard(path, size, self.buffer, self.transfer_size, odirect=self.options.odirect)
 
     def _remove_partial_checkpoint(self, checkpoint_index: int) -> None:
+        if self.store is not None:
+            try:
+                self.store.delete(self._key(path) for path, _ in self._my_files(checkpoint_index))
+            except Exception:  # best effort, as for files
+                pass
+            self.comm.Barrier()
+            return
         for path, _ in self._my_files(checkpoint_index):
             try:
                 if path.is_file():
@@ -146,6 +165,9 @@ class CheckpointWorkload:
 
     def _drop_cache(self, checkpoint_index: int) -> None:
         """Drop cached pages of the shards about to be read; remember the method used."""
+        if self.store is not None:   # nothing cached on the client side of an object store
+            self.cache_drop_methods.append("none_object_storage")
+            return
         method = "fadvise_dontneed"
         if self.options.cache_drop in ("auto", "drop_caches"):
             dropped = try_drop_page_cache() if self.node_comm.Get_rank() == 0 else None
