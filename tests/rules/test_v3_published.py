@@ -5,6 +5,7 @@ under closed/ decides the exit code when --division is not given."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -181,3 +182,23 @@ def test_published_combined_checkpoint_run_without_a_drop_is_invalid_by_choice()
     group = _results(V3, SAMSUNG, "group")                       # counts read from overrides.yaml alone
     assert _division(group["H4.10-checkpoint-totals"]) == "CLOSED"
     assert _division(group["4.7.1-invocation-structure"]) == "CLOSED"
+
+
+def test_memory_from_collector_staging_cluster_info(tmp_path: Path) -> None:
+    """With no metadata memory and no host_memory_GB, client memory comes from collector-staging/cluster_info.json
+    (hand-built here in the collector's shape: one key per host, meminfo.MemTotal in kB)."""
+    from mlps_harness.rules.evidence import cluster_memory
+
+    tree = tmp_path / "t"
+    shutil.copytree(V3 / "closed" / "NewFW", tree / "closed" / "NewFW")
+    run_dir = tree / NEWFW / "20260713_104840"
+    (run_dir / "checkpointing_20260713_104840_metadata.json").unlink()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    del summary["host_memory_GB"]
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    staging = run_dir / "collector-staging"
+    staging.mkdir()
+    (staging / "cluster_info.json").write_text(json.dumps(
+        {"cve-ThinkSystem-SR665-V3": {"hostname": "cve-ThinkSystem-SR665-V3", "meminfo": {"MemTotal": 395563184}}}))
+    run = ResultsIndex(tree, "v3.0").run(f"{NEWFW}/20260713_104840")
+    assert cluster_memory(run) == (395563184 * 1024, "collector-staging/cluster_info.json meminfo.MemTotal (1 host(s))")

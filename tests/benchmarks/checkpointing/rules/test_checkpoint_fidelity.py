@@ -192,3 +192,13 @@ def test_simultaneous_rw_support(tmp_path: Path, caps: dict, want: str, warned: 
 def test_simultaneous_rw_support_needs_a_system_yaml(tmp_path: Path) -> None:
     _pair(tmp_path, gap=5)
     assert division(tmp_path, "4.7.4", "v3.0") == "N/A"
+
+
+@pytest.mark.parametrize("folder, results, want", [
+    ("/srv/ckpt", "/srv/results", "CLOSED"),
+    ("/srv/results/ckpt", "/srv/results", "INVALID"),       # the folder inside the results dir
+    ("/srv/ckpt", "/srv/ckpt/results", "INVALID"),          # the results dir inside the folder (added)
+])
+def test_folder_separate_both_containments(tmp_path: Path, folder: str, results: str, want: str) -> None:
+    write_run(tmp_path, checkpoint_folder=folder, results_dir=results)
+    assert division(tmp_path, "4.4.1", "v3.0") == want
