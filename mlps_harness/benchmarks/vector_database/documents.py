@@ -131,7 +131,8 @@ class VdbConfig(_Doc):
 
 
 class LoadSummary(_Doc):
-    """`load_summary.json` of a load (datagen) directory."""
+    """`load_summary.json` of a load (datagen) directory, with its index-build record (§5.2.2): the index state the
+    engine reported, the build time, and, when the load compacts, the compaction record."""
 
     engine: Str | None = None
     collection: Str | None = None
@@ -140,6 +141,14 @@ class LoadSummary(_Doc):
     inserted_vectors: Int | None = None
     index_type: Str | None = None
     metric_type: Str | None = None
+    index_state: Str | Int | None = None
+    index_build_seconds: Num | None = None
+    pending_index_rows: Int | None = None
+    #: the load was asked to compact the collection (upstream's `--compact` / `workflow.compact`)
+    compact: bool | None = None
+    compacted: bool | None = None
+    compaction_seconds: Num | None = None
+    compaction_state: Str | None = None
 
 
 _FILES: tuple[tuple[str, str, type[BaseModel]], ...] = (

@@ -58,6 +58,13 @@ EXPECTED = [
     (run_id(RECALL, 2), "5.3.5-ground-truth-coverage", "closed", "na"),
     (run_id(RECALL, 3), "5.3.5-ground-truth-coverage", "invalid", "na"),
     (run_id(CLEAN, 0), "5.4.1-data-and-results-paths", "closed", "na"),
+    # §5.2.2: the load records a finished index; runs without a load outside a submission tree are audited alone
+    # (the INVALID mirror inside closed/ is in test_vdb_build_and_params); §5.6.4 on our own run files
+    (CLEAN, "5.2.2-index-build-record", "closed", "na"),
+    (LITE, "5.2.2-index-build-record", "closed", "na"),
+    (DEFECTS, "5.2.2-index-build-record", "na", "na"),
+    (run_id(CLEAN, 0), "5.6.4-closed-parameters", "closed", "na"),
+    (run_id(CLEAN, 0, "load"), "5.6.4-closed-parameters", "closed", "na"),
     (run_id(MISC, 3), "H6.1-documents-parse", "invalid", "invalid"),
     (run_id(MISC, 3), "H5.6-dimension-consistent", "closed", "closed"),  # config.json still records it
     (run_id(MISC, 4), "H5.3-index-type-closed", "invalid", "invalid"),
