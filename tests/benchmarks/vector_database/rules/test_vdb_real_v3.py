@@ -73,3 +73,20 @@ def test_index_build_record_and_parameters(real: Audit) -> None:
     assert "records no index build" in w["message"]
     for run in (TTA, SAMSUNG):
         assert real.outcome(run, "5.6.4-closed-parameters") == "closed", real.findings(run, "5.6.4-closed-parameters")
+
+
+@pytest.fixture(scope="module")
+def real_v2(tmp_path_factory: pytest.TempPathFactory) -> Audit:
+    root = tmp_path_factory.mktemp("vdb_real_v2")
+    shutil.copytree(REAL, root, dirs_exist_ok=True)
+    return audit(root, tmp_path_factory.mktemp("vdb_real_v2_out"), "--rules-version=v2.0")
+
+
+@pytest.mark.parametrize("run", [TTA, SAMSUNG])
+def test_v2_requires_no_file_of_our_own_by_name(real_v2: Audit, run: str) -> None:
+    """v2.0 had no vector database rules: upstream's files are not held to our suite's file names (SAMSUNG has no
+    summary.json / recall_stats.json, TTA no config.json / statistics.json), and the numbered §5 rules are v3.0's."""
+    assert real_v2.outcome(run, "H6.3-required-files") == "closed", real_v2.findings(run, "H6.3-required-files")
+    for rule in ("5.6.4-closed-parameters", "5.3.5-ground-truth-coverage", "5.4.1-data-and-results-paths"):
+        assert real_v2.outcome(run, rule) == "na"
+    assert real_v2.outcome(run.rsplit("/run/", 1)[0], "5.2.2-index-build-record") == "na"
