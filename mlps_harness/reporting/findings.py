@@ -6,6 +6,7 @@ so the same defect in five runs is printed once as "5 runs: ...". Shared by the 
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -44,12 +45,16 @@ def clustered(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def where_text(entry: dict[str, Any], limit: int = 4) -> str:
-    """"training/unet3d/run/X" or "5 runs: X, Y, Z, W, +1"."""
+    """"training/unet3d/run/X", or the runs' common directory and their names: "training/unet3d/run: 5 runs: X,
+    Y, Z, W, +1" (so a repeated finding still says which group it is about)."""
     runs = entry["runs"]
     if len(runs) == 1:
         return runs[0]
-    shown = ", ".join(r.rsplit("/", 1)[-1] if "/" in r else r for r in runs[:limit])
-    return f"{len(runs)} runs: {shown}" + (f", +{len(runs) - limit}" if len(runs) > limit else "")
+    parents = [r.rsplit("/", 1)[0] if "/" in r else "" for r in runs]
+    common = os.path.commonpath(parents) if all(parents) else ""
+    shown = ", ".join(r[len(common) + 1:] if common else r for r in runs[:limit])
+    text = f"{len(runs)} runs: {shown}" + (f", +{len(runs) - limit}" if len(runs) > limit else "")
+    return f"{common}: {text}" if common else text
 
 
 def checklist(problems: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:

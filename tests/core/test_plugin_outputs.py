@@ -27,6 +27,7 @@ def build_mixed(root: Path) -> Path:
     runs = write_training_submission(root, model="unet3d")
     summary = json.loads((runs[2] / "summary.json").read_text())
     summary["metric"]["train_au_mean_percentage"] = 50.0
+    summary["metric"]["train_au_percentage"] = [50.0] * len(summary["metric"]["train_au_percentage"])
     (runs[2] / "summary.json").write_text(json.dumps(summary))
     assert str(runs[2].relative_to(root)) == AU_FAIL_RUN
     return root
@@ -63,7 +64,7 @@ def test_verdicts_follow_the_rules(audit, mixed):
     for group, verdict in res.groups.items():
         assert re.search(rf"^{re.escape(group)}\s+training\s+\S+\s+h100\s+\d+\s+{verdict}$", out, re.M), group
     panel = out[out.index("MLPerf Storage verdict"):]
-    assert panel.index(f"INVALID  {AU_FAIL_RUN} [3.3.2-au-minimum]") < panel.index("OPEN     training/resnet50")
+    assert panel.index(f"INVALID  {AU_FAIL_RUN} [3.3.2-au-minimum]") < panel.index("OPEN     training/resnet50/run: 6 runs:")
     assert f"file {AU_FAIL_RUN}/summary.json; parameter train_au_mean_percentage" in panel   # the file is named
     assert re.search(r"^INVALID \S*compliance/test_audit.py::test_rules\[training/unet3d/run/20250613_112100::3.3.2", out,
                      re.M)
