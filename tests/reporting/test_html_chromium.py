@@ -36,13 +36,14 @@ def test_report_loads_without_console_errors_with_one_card_and_chart_per_group(a
     text = page.read_text()
     assert not re.search(r'src="https?://|<link[^>]+href="https?://|url\(["\']?https?://|@import', text)   # nothing to fetch
 
-    dom = _chromium(tmp_path, page, "--dump-dom")
+    dom = _chromium(tmp_path, page, "--virtual-time-budget=15000", "--dump-dom")   # let the page's scripts finish
     assert dom.returncode == 0, dom.stderr[-2000:]
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
     chunks = dom.stdout.split('<div class="mlps-card" data-group="')[1:]
     cards = [(chunk.split('"', 1)[0], chunk.split('<div class="mlps-card"')[0].split("Findings by rule")[0])
              for chunk in chunks]
+    assert sorted(group for group, _ in cards) == ["checkpointing/llama3-8b", "training/unet3d"]
     for group, body in cards:
         assert "<svg" in body, group
     assert "OPEN → CLOSED" in dom.stdout or "OPEN &rarr; CLOSED" in dom.stdout or "OPEN \u2192 CLOSED" in dom.stdout
