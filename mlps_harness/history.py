@@ -53,6 +53,19 @@ def _git_version() -> str | None:
     return head.stdout.strip() + ("-dirty" if dirty else "")
 
 
+def resolved_options(config: pytest.Config) -> dict[str, Any]:
+    """Every option value set in this session (after defaults and MLPSTORAGE_* variables), JSON-plain."""
+    resolved: dict[str, Any] = {}
+    for key, value in sorted(vars(config.option).items()):
+        if value is None or value is False or value == [] or value == "":
+            continue
+        if isinstance(value, (str, int, float, bool)):
+            resolved[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+            resolved[key] = list(value)
+    return resolved
+
+
 class HistoryRecorder:
     """A pytest plugin (registered by every suite's plan): appends this session's record when it ends."""
 
@@ -82,7 +95,8 @@ class HistoryRecorder:
         return {
             "kind": RECORD_KIND, "id": f"{self.started}-{secrets.token_hex(2)}", "time": self.started_iso,
             "args": [str(a) for a in params.args], "cwd": str(params.dir), "python": sys.executable,
-            "settings": self.settings, "harness_version": __version__, "git": _git_version(),
+            "settings": self.settings, "options": resolved_options(self.config),
+            "harness_version": __version__, "git": _git_version(),
             "what_if": bool(self.config.getoption("--what-if")), "exit_status": int(exitstatus),
             "runs": self.written_runs(), "verdict": verdict.value if verdict else None,
         }

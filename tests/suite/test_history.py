@@ -24,11 +24,12 @@ def test_every_suite_invocation_is_recorded_and_can_be_rerun(tmp_path: Path, sui
     first = suite_runner(SUITE, "-k", "plan", f"--results-dir={results}", f"--data-dir={tmp_path / 'd'}")
     assert first.returncode == 0, first.stdout[-2000:]
     (record,) = load(results / "history.jsonl").records
-    assert record["kind"] == RECORD_KIND and record["args"][-4:-2] == [SUITE, "-k"]
+    assert record["kind"] == RECORD_KIND and record["args"][2:5] == [SUITE, "-k", "plan"]
     assert record["cwd"] == str(tmp_path) and record["exit_status"] == 0 and record["what_if"] is False
     assert record["settings"]["rules_version"] == "v3.0"
     assert record["settings"]["sources"]["results-dir"] == "command line"
     assert record["harness_version"]
+    assert record["options"]["results_dir"] == str(results) and record["options"]["keyword"] == "plan"
 
     shown = _history(results, "show", "--limit", "1")
     assert shown.returncode == 0 and record["id"] in shown.stdout and "-k plan" in shown.stdout

@@ -86,6 +86,7 @@ def test_training_max_accelerators_sizes_for_the_largest_run(tmp_path: Path) -> 
                   "num_files_train: 32"]),
     ("checkpointing", ["configview: run/0 (checkpoint workload options)", "num_checkpoints_write: 10"]),
     ("kv_cache", ["configview: KV cache Option set", "kv_cache_args:"]),
+    ("vector_database", ["what-if: these commands would run", "  load: "]),
 ])
 def test_what_if_shows_the_final_configuration_and_creates_nothing(tmp_path: Path, suite: str,
                                                                     needles: list[str]) -> None:
