@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from mlps_harness.cluster.collect import node_key, read_boot_id
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 GIB = 1 << 30
 PHASES = ("save", "load")
@@ -44,19 +46,40 @@ def _read_key_value_file(path: str, stop_at_blank: bool = False) -> dict[str, st
 
 
 def collect_host_info() -> dict:
-    """This host's name, memory, CPU count and /proc snapshots (upstream key names)."""
+    """This host's name, boot id, memory, CPU count and /proc snapshots (upstream key names)."""
     meminfo = _read_key_value_file("/proc/meminfo")
     cpuinfo = _read_key_value_file("/proc/cpuinfo", stop_at_blank=True)
     cpuinfo.pop("processor", None)
     total_kb = int(meminfo.get("MemTotal", "0 kB").split()[0])
     return {
         "hostname": socket.gethostname(),
+        "boot_id": read_boot_id(),
         "host_memory_GB": total_kb / (1 << 20),
         "host_cpu_count": os.cpu_count() or 0,
         "host_processor_name": "",
         "host_cpuinfo": cpuinfo,
         "host_meminfo": meminfo,
     }
+
+
+def rank_node(host: dict, shared_memory_leader: int | None = None) -> str:
+    """The node a rank runs on, as :mod:`mlps_harness.cluster` identifies nodes: the lowest world rank of its
+    shared-memory split of COMM_WORLD when MPI gave one, else boot id + hostname (never the hostname alone)."""
+    if shared_memory_leader is not None:
+        return f"mpi-shm:{shared_memory_leader}"
+    return node_key(host)
+
+
+def hosts_by_node(rank_infos: list[dict], rank_nodes: list[str]) -> list[dict]:
+    """One host info per node (the lowest rank's), ordered by the first rank on each node.
+
+    Two nodes with the same hostname stay two hosts; ranks of one node count once."""
+    if len(rank_infos) != len(rank_nodes):
+        raise ValueError(f"{len(rank_infos)} host infos but {len(rank_nodes)} node ids")
+    first: dict[str, dict] = {}
+    for info, node in zip(rank_infos, rank_nodes):
+        first.setdefault(node, info)
+    return list(first.values())
 
 
 def phase_metrics(phase: str, durations_by_checkpoint: list[list[float]], size_GB: float) -> dict:
@@ -100,22 +123,24 @@ def write_rank_files(
 
 
 def build_summary(
-    start: str, end: str, hosts: list[dict], rank_hosts: list[str], checkpoint_size_GB: float,
+    start: str, end: str, rank_infos: list[dict], rank_nodes: list[str], checkpoint_size_GB: float,
     bytes_per_rank: list[int], durations: dict[str, list[list[float]]], workload: dict,
 ) -> dict:
-    """The summary.json payload; ``hosts`` are per-host infos ordered by first rank on each."""
+    """The summary.json payload from every rank's host info and node id (:func:`rank_node`);
+    hosts are nodes, ordered by the first rank on each (see :func:`hosts_by_node`)."""
     metric: dict = {}
     for phase in PHASES:
         metric.update(phase_metrics(phase, durations.get(phase, []), checkpoint_size_GB))
     metric["checkpoint_size_GB"] = checkpoint_size_GB
-    host_names = [host["hostname"] for host in hosts]
+    hosts = hosts_by_node(rank_infos, rank_nodes)
+    nodes = list(dict.fromkeys(rank_nodes))
     bytes_per_host = [0] * len(hosts)
-    for rank, name in enumerate(rank_hosts):
-        bytes_per_host[host_names.index(name)] += bytes_per_rank[rank]
+    for rank, node in enumerate(rank_nodes):
+        bytes_per_host[nodes.index(node)] += bytes_per_rank[rank]
     data_per_host_GB = [b / GIB for b in bytes_per_host]
     return {
         "start": start,
-        "num_accelerators": len(rank_hosts),
+        "num_accelerators": len(rank_nodes),
         "num_hosts": len(hosts),
         "hostname": hosts[0]["hostname"],
         "metric": metric,

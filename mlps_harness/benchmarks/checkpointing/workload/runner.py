@@ -16,6 +16,7 @@ from .results import (
     build_summary,
     collect_host_info,
     metric_report_lines,
+    rank_node,
     timestamp,
     write_dlio_config,
     write_rank_files,
@@ -299,28 +300,24 @@ def run_workload(options: WorkloadOptions) -> int:
     gathered = comm.gather((host, workload.durations, workload.cache_drop_methods, peak_rss_MB), root=0)
     methods = comm.bcast(sorted({m for g in gathered for m in g[2]}) if rank == 0 else None, root=0)
     record = _workload_record(options, plan, workload, methods)
-    rank_hosts = comm.allgather(host["hostname"])
+    rank_nodes = comm.allgather(rank_node(host, workload.node_comm.allreduce(rank, op=MPI.MIN)))
     error = None
     try:
         rank_record = {**record, "rank": rank, "rank_bytes": workload.shard.total_bytes,
                        "rank_model_bytes": workload.shard.model_bytes,
                        "rank_optimizer_bytes": workload.shard.optimizer_bytes,
                        "peak_rss_MB": peak_rss_MB, "cache_drop_methods_this_rank": workload.cache_drop_methods}
-        host_bytes = sum(plan.shards[r].total_bytes for r, h in enumerate(rank_hosts) if h == host["hostname"])
+        host_bytes = sum(plan.shards[r].total_bytes for r, n in enumerate(rank_nodes) if n == rank_nodes[rank])
         write_rank_files(options.output_dir, rank, host, run_start, run_end, workload.records,
                          int(host["host_memory_GB"] > host_bytes / GIB), rank_record)
         if rank == 0:
-            hosts, seen = [], set()
-            for (info, _, _, _), name in zip(gathered, rank_hosts):
-                if name not in seen:
-                    seen.add(name)
-                    hosts.append(info)
             durations = {phase: [list(per_rank) for per_rank in zip(*(g[1][phase] for g in gathered))]
                          for phase in ("save", "load")}
             record["peak_rss_MB_per_rank"] = [g[3] for g in gathered]
             record["cache_drop_method"] = methods[0] if len(methods) == 1 else ("none" if not methods else "mixed")
-            summary = build_summary(start, timestamp(), hosts, rank_hosts, plan.total_bytes / GIB,
-                                    [s.total_bytes for s in plan.shards], durations, record)
+            record["node_per_rank"] = rank_nodes
+            summary = build_summary(start, timestamp(), [g[0] for g in gathered], rank_nodes,
+                                    plan.total_bytes / GIB, [s.total_bytes for s in plan.shards], durations, record)
             write_summary(options.output_dir, summary)
             write_dlio_config(options.output_dir, record)
             _log(metric_report_lines(num_ranks, summary["metric"]), log_path)
