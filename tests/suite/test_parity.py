@@ -120,3 +120,15 @@ def test_loops_means_measured_runs_in_every_suite(tmp_path: Path) -> None:
     assert training.returncode == 0 and "  run/1: " in training.stdout and "  run/2: " not in training.stdout
     vdb = _suite(tmp_path, str(SUITES / "vector_database"), *common, "--loops=2")
     assert vdb.returncode == 0 and "2 run(s)" in vdb.stdout
+
+
+def test_the_audit_takes_its_results_dir_from_the_environment(tmp_path: Path) -> None:
+    from tests.helpers import COMPLIANCE, SAMPLES
+
+    sample = SAMPLES / "upstream-v2.0-unet3d-3runs"
+    if not sample.is_dir():
+        pytest.skip(f"{sample} not present")
+    done = _suite(tmp_path, str(COMPLIANCE), env={"MLPSTORAGE_RESULTS_DIR": str(sample)})
+    assert done.returncode in (0, 1) and "Traceback" not in done.stdout + done.stderr
+    assert f"settings: results-dir={sample} ($MLPSTORAGE_RESULTS_DIR)" in done.stdout
+    assert "training/unet3d" in done.stdout
