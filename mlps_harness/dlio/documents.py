@@ -2,7 +2,8 @@
 
 The parse hook `parse_dlio_documents` types `summary.json` as a DLIO summary and reads the hydra output in
 `dlio_config/` (config.yaml's `workload:` mapping and overrides.yaml); overrides become `run.params` when the
-metadata did not record them.
+metadata did not record them. The summary must agree with itself and with the per-rank files
+(:mod:`mlps_harness.dlio.rank_files`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mlps_harness.dlio.rank_files import RANK_FILE, rank_file_consistency, read_rank_files
 from mlps_harness.loader.parse import typed, validation_finding
 from mlps_harness.loader.safe_io import read_yaml
 from mlps_harness.model import DlioSummary, Run, WorkloadConfig
@@ -30,6 +32,7 @@ def parse_dlio_documents(run: Run) -> None:
         run.summary = typed(DlioSummary, run.summary_raw, f"{shown}/summary.json", findings)
         if run.summary is not None:
             findings.extend(summary_consistency(run.summary, run.summary_raw, f"{shown}/summary.json"))
+            findings.extend(per_rank_consistency(run))
         # the v3.0 tool writes no run_number (every published v3.0 run lacks it): only our metadata and v2.0 have it
         upstream_v3 = run.rules_version == "v3.0" and run.metadata is not None and run.metadata.harness is None
         if run.metadata is not None and not upstream_v3 and "run_number" not in (run.metadata.model_fields_set or ()):
@@ -94,6 +97,18 @@ def summary_consistency(summary: DlioSummary, raw: dict[str, Any], shown: str) -
             bad(f"metric.{mean_key}", f"metric.{mean_key} = {reported!r} but the mean of metric.{list_key} "
                                       f"is {mean!r}")
     return found
+
+
+def per_rank_consistency(run: Run) -> list[Finding]:
+    """`<rank>_output.json` / `<rank>_per_epoch_stats.json` that disagree with summary.json (see
+    :mod:`mlps_harness.dlio.rank_files`); unreadable rank files are findings too."""
+    if not isinstance(run.summary_raw, dict):
+        return []
+    names = [f.name for f in run.files if f.kind == "file" and RANK_FILE.match(f.name)]
+    if not names:
+        return []
+    outputs, epochs, problems = read_rank_files(run.ref.path, names, run.run_id)
+    return problems + rank_file_consistency(run.summary_raw, outputs, epochs, run.run_id)
 
 
 def _params_from_overrides(overrides: list[str]) -> dict[str, str]:

@@ -53,3 +53,20 @@ def test_host_info_records_this_boot_id():
     info = collect_host_info()
     with open("/proc/sys/kernel/random/boot_id") as handle:
         assert info["boot_id"] == handle.read().strip()
+
+
+def test_a_real_run_counts_one_node_and_its_rank_files_agree_with_the_summary(run_checkpoint_workload):
+    import json
+
+    from mlps_harness.dlio.rank_files import rank_file_consistency, read_rank_files
+
+    run = run_checkpoint_workload("--num-checkpoints-write", "2", "--num-checkpoints-read", "2",
+                                  "--size-scale", "0.0001", "--transfer-size", "256K", ranks=3)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((run.output_dir / "summary.json").read_text())
+    assert summary["num_hosts"] == 1 and len(summary["host_memory_GB"]) == 1
+    assert summary["workload"]["node_per_rank"] == ["mpi-shm:0"] * 3
+    names = [p.name for p in run.output_dir.iterdir()]
+    outputs, epochs, problems = read_rank_files(str(run.output_dir), names, "run")
+    assert len(outputs) == len(epochs) == 3 and problems == []
+    assert rank_file_consistency(summary, outputs, epochs, "run") == []
