@@ -2,8 +2,8 @@
 
 * stdout/stderr stream into ``<benchmark>_<command>.stdout.log`` / ``.stderr.log``
   in the run directory while the process runs;
-* a compact progress line (epoch start/end, data generation, AU) is handed to
-  an optional callback;
+* compact progress (one final line per epoch, checkpoint or data generation,
+  :class:`Interim` lines while one runs) is handed to an optional callback;
 * a timeout, Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the whole process group
   (TERM, then KILL after a grace period) so no mpirun or rank survives;
 * a fatal fault in the output (a full disk, a read-only file system: see
@@ -70,6 +70,11 @@ _EPOCH_END = re.compile(r"Ending epoch (\d+) - (\d+) steps completed in ([0-9.]+
 _BLOCK_AU = re.compile(r"Epoch (\d+) - Block \d+ \[Training\] Accelerator Utilization \[AU\] \(%\): ([0-9.]+)")
 _THROUGHPUT = re.compile(r"Epoch (\d+) - Block \d+ \[Training\] Throughput \(samples/second\): ([0-9.]+)")
 _CHECKPOINT = re.compile(r"Finished (saving|loading) checkpoint (\d+) in ([0-9.]+) ?s")
+_CHECKPOINT_RATE = re.compile(r"Throughput: ([0-9.]+) GB/s")
+
+
+class Interim(str):
+    """A progress message that a later one replaces: drawn in place on a terminal, left out of a CI log."""
 
 
 def progress_line_from_output(line: str) -> str | None:
@@ -90,6 +95,41 @@ def progress_line_from_output(line: str) -> str | None:
     if "Generation done" in line:
         return "data generation: done"
     return None
+
+
+class ProgressFolder:
+    """Folds a workload's output into one final line per unit (epoch, checkpoint, data generation).
+
+    DLIO logs four lines per epoch (start, per-block AU and throughput, end); :meth:`feed` returns
+    :class:`Interim` messages while an epoch runs and one plain message when it ends, carrying its figures."""
+
+    def __init__(self) -> None:
+        self._blocks: dict[str, dict[str, list[float]]] = {}
+
+    def feed(self, line: str) -> str | None:
+        """The progress message for one output line: Interim, final (plain str) or None."""
+        if match := _EPOCH_START.search(line):
+            self._blocks.setdefault(match.group(1), {"au": [], "samples": []})
+            return Interim(f"epoch {match.group(1)}: running ({match.group(2)} steps)")
+        if match := _BLOCK_AU.search(line):
+            self._blocks.setdefault(match.group(1), {"au": [], "samples": []})["au"].append(float(match.group(2)))
+            return Interim(progress_line_from_output(line))
+        if match := _THROUGHPUT.search(line):
+            self._blocks.setdefault(match.group(1), {"au": [], "samples": []})["samples"].append(
+                float(match.group(2)))
+            return Interim(progress_line_from_output(line))
+        if match := _EPOCH_END.search(line):
+            figures = self._blocks.pop(match.group(1), {"au": [], "samples": []})
+            parts = [f"epoch {match.group(1)}: {match.group(2)} steps in {float(match.group(3)):.1f} s"]
+            if figures["au"]:
+                parts.append(f"AU {sum(figures['au']) / len(figures['au']):.1f}%")
+            if figures["samples"]:
+                parts.append(f"{sum(figures['samples']) / len(figures['samples']):.1f} samples/s")
+            return ", ".join(parts)
+        message = progress_line_from_output(line)
+        if message is not None and _CHECKPOINT.search(line) and (rate := _CHECKPOINT_RATE.search(line)):
+            message += f" ({float(rate.group(1)):.2f} GB/s)"
+        return Interim(message) if message == "data generation: started" else message
 
 
 def _pump(stream, log_path: Path, tail: collections.deque | None,
@@ -195,7 +235,8 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
                 space_dirs: Sequence[str | os.PathLike] = ()) -> RunResult:
     """Run ``argv`` in its own session, logging to ``run_dir``; see the module docstring.
 
-    ``on_progress`` receives compact lines from :func:`progress_line_from_output`.
+    ``on_progress`` receives compact lines from :class:`ProgressFolder`: one plain line per epoch, checkpoint or
+    data generation, :class:`Interim` ones between.
     A SIGINT/SIGTERM/SIGHUP during the run stops the process tree and is reported
     as ``RunResult.interrupted_by``; it is not re-raised. A fatal fault in the
     output gives the job ``fault_grace_seconds`` to exit by itself, then stops it;
@@ -222,6 +263,7 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
 
     seen_progress: set[str] = set()
     progress_lock = threading.Lock()
+    folder = ProgressFolder()
 
     faults: list[tuple[float, Fault]] = []
     progress_broken: list[bool] = []
@@ -237,11 +279,9 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
                 progress_broken.append(True)
 
     def forward_progress(line: str) -> None:
-        message = progress_line_from_output(line)
-        if message is None:
-            return
         with progress_lock:
-            if message in seen_progress:  # every rank prints the same line
+            message = folder.feed(line)
+            if message is None or message in seen_progress:  # every rank prints the same line
                 return
             seen_progress.add(message)
             on_progress(message)

@@ -95,7 +95,8 @@ def test_progress_callback_gets_one_compact_line_per_event(tmp_path):
     result = run_process([sys.executable, "-c", script], tmp_path, "training", "run",
                          on_progress=received.append)
     assert result.ok
-    assert received == ["epoch 1: started (4 steps)", "epoch 1: AU 81.2%", "epoch 1: 4 steps in 2.3 s"]
+    assert received == ["epoch 1: running (4 steps)", "epoch 1: AU 81.2%", "epoch 1: 4 steps in 2.3 s, AU 81.2%"]
+    assert [type(line).__name__ for line in received] == ["Interim", "Interim", "str"]   # one final line
 
 
 def test_timeout_stops_the_whole_process_group(tmp_path):

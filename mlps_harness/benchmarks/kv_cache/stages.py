@@ -25,6 +25,7 @@ from mlps_harness.benchmarks.kv_cache.aggregate import (
 from mlps_harness.benchmarks.kv_cache.plan import KvCachePlan, OptionSpec
 from mlps_harness.benchmarks.kv_cache.rank import ERROR_NAME
 from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.launch.runner import Interim
 from mlps_harness.suite.rundirs import RunInterrupted, new_run_dir, update_metadata, write_metadata
 
 Progress = Callable[[str], None] | None
@@ -85,8 +86,8 @@ def run_trial(plan: KvCachePlan, option: OptionSpec, number: int, run_dir: Path,
     trial_dir = run_dir / slot
     trial_dir.mkdir(parents=True, exist_ok=True)
     if progress:
-        progress(f"{slot}: {option.model}, {option.num_users} users x {plan.num_processes} ranks, "
-                 f"{option.duration_s:g} s")
+        progress(Interim(f"{slot}: {option.model}, {option.num_users} users x {plan.num_processes} ranks, "
+                         f"{option.duration_s:g} s"))
     started = datetime.now().isoformat(timespec="microseconds")
     result = run_process(plan.argv(option, trial_dir), trial_dir, "kv_cache", "run", timeout=plan.timeout,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, space_dirs=(plan.cache_dir,))
@@ -99,6 +100,8 @@ def run_trial(plan: KvCachePlan, option: OptionSpec, number: int, run_dir: Path,
         agg = trial_aggregate(trial.ranks)
         progress(f"{slot}: read {agg['read_bandwidth_gbps']:.2f} GiB/s, write {agg['write_bandwidth_gbps']:.2f} "
                  f"GiB/s, device P95 read {agg['device_read_p95_ms']:.0f} ms")
+    elif progress:
+        progress(f"{slot}: failed")
     return trial
 
 
@@ -135,7 +138,7 @@ def run_sequence(plan: KvCachePlan, cluster: dict, progress: Progress) -> Sequen
         for index, option in enumerate(plan.options):
             if index and plan.delay_s > 0:
                 if progress:
-                    progress(f"pause {plan.delay_s:g} s before Option {option.name}")
+                    progress(Interim(f"pause {plan.delay_s:g} s before Option {option.name}"))
                 time.sleep(plan.delay_s)
             for number in range(1, plan.trials + 1):
                 trial = run_trial(plan, option, number, run_dir, progress)

@@ -26,6 +26,7 @@ from mlps_harness.benchmarks.vector_database.workload import (
 )
 from mlps_harness.cluster.collect import local_cluster_info
 from mlps_harness.launch import INCOMPLETE_MARKER, write_incomplete_marker
+from mlps_harness.launch.runner import Interim
 from mlps_harness.suite.rundirs import RunInterrupted, new_run_dir, update_metadata, write_metadata
 
 Progress = Callable[[str], None]
@@ -197,13 +198,32 @@ def load(plan: VectorDBPlan, backend: Backend, cluster: dict, progress: Progress
         stage.result = load_collection(
             backend.endpoint, collection=plan.collection, num_vectors=plan.num_vectors, dimension=plan.dimension,
             distribution=plan.distribution, index_type=plan.index_type, metric_type=plan.metric_type,
-            force=plan.force, output_dir=run_dir, log=progress or (lambda message: None))
+            force=plan.force, output_dir=run_dir, log=_interim(progress))
     except KeyboardInterrupt:
         write_incomplete_marker(run_dir, f"interrupted by {_interrupted_by()}")
         raise RunInterrupted(f"load interrupted by {_interrupted_by()}; {run_dir} is marked incomplete") from None
     except Exception as error:  # noqa: BLE001 - reported as the stage's failure, in words
         failure = error
+    _final(progress, stage, failure, lambda r: f"{r.get('inserted_vectors')} vectors inserted and indexed in "
+                                                f"{r.get('load_seconds', 0):.1f} s")
     return _finish(stage, meta, started, failure)
+
+
+def _interim(progress: Progress | None) -> Progress:
+    """The workload's messages (vectors inserted, search started) as live-line updates."""
+    return (lambda message: progress(Interim(message))) if progress else (lambda message: None)
+
+
+def _final(progress: Progress | None, stage: Stage, failure: BaseException | None,
+           describe: Callable[[dict[str, Any]], str]) -> None:
+    """The one line a load or run ends with: its figures, or that it failed."""
+    if progress:
+        progress(describe(stage.result or {}) if failure is None else f"failed: {_describe(failure)}")
+
+
+def _run_line(summary: dict[str, Any]) -> str:
+    return (f"{summary.get('throughput_qps', 0):.1f} QPS, p99 {summary.get('p99_latency_ms', 0):.2f} ms, "
+            f"recall {summary.get('recall', 0):.3f}")
 
 
 def run_once(plan: VectorDBPlan, backend: Backend, cluster: dict, run_number: int,
@@ -216,13 +236,14 @@ def run_once(plan: VectorDBPlan, backend: Backend, cluster: dict, run_number: in
         stage.result = run_benchmark(
             backend.endpoint, output_dir=run_dir, collection=plan.collection, runtime_s=plan.runtime_s,
             num_query_processes=plan.num_query_processes, batch_size=plan.batch_size, search_ef=plan.search_ef,
-            dimension=plan.dimension, log=progress or (lambda message: None))
+            dimension=plan.dimension, log=_interim(progress))
     except KeyboardInterrupt:
         write_incomplete_marker(run_dir, f"interrupted by {_interrupted_by()}")
         raise RunInterrupted(f"run {run_number} interrupted by {_interrupted_by()}; {run_dir} is marked "
                              "incomplete") from None
     except Exception as error:  # noqa: BLE001
         failure = error
+    _final(progress, stage, failure, _run_line)
     return _finish(stage, meta, started, failure)
 
 
