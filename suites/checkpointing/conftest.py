@@ -20,16 +20,19 @@ from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.rundirs import RunInterrupted
 from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
+from mlps_harness.suite.signals import install_stop_signals, interrupt_exits
 
 PLAN_KEY = pytest.StashKey[CheckpointPlan]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    refuse_xdist(config, "suites/checkpointing")
-    config.stash[PLAN_KEY] = build_plan(config)
-    claim_results_dir(config, config.stash[PLAN_KEY].results_dir, "checkpointing", config.stash[PLAN_KEY].model)
-    if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
-        default_results_dir(config, config.stash[PLAN_KEY].results_dir)
+    install_stop_signals(config)  # SIGTERM/SIGHUP stop every stage like Ctrl-C
+    with interrupt_exits(config, "suites/checkpointing set-up"):
+        refuse_xdist(config, "suites/checkpointing")
+        config.stash[PLAN_KEY] = build_plan(config)
+        claim_results_dir(config, config.stash[PLAN_KEY].results_dir, "checkpointing", config.stash[PLAN_KEY].model)
+        if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
+            default_results_dir(config, config.stash[PLAN_KEY].results_dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -18,19 +18,22 @@ from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.rundirs import RunInterrupted
 from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
+from mlps_harness.suite.signals import install_stop_signals, interrupt_exits
 
 PLAN_KEY = pytest.StashKey[TrainingPlan]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    refuse_xdist(config, "suites/training")
-    plan = config.stash[PLAN_KEY] = build_plan(config, collect=_collector)
-    claim_results_dir(config, config.stash[PLAN_KEY].results_dir, "training", config.stash[PLAN_KEY].model)
-    if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
-        default_results_dir(config, config.stash[PLAN_KEY].results_dir)
-    problem = dataset_space_problem(plan)
-    if problem:
-        plan.warnings.append(problem)
+    install_stop_signals(config)  # SIGTERM/SIGHUP stop every stage like Ctrl-C
+    with interrupt_exits(config, "suites/training set-up"):
+        refuse_xdist(config, "suites/training")
+        plan = config.stash[PLAN_KEY] = build_plan(config, collect=_collector)
+        claim_results_dir(config, config.stash[PLAN_KEY].results_dir, "training", config.stash[PLAN_KEY].model)
+        if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
+            default_results_dir(config, config.stash[PLAN_KEY].results_dir)
+        problem = dataset_space_problem(plan)
+        if problem:
+            plan.warnings.append(problem)
 
 
 def _collector(mpi, data_dir, results_dir, memory_gb, num_hosts) -> dict:

@@ -28,17 +28,20 @@ from mlps_harness.suite.index import SuiteIndex
 from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
+from mlps_harness.suite.signals import install_stop_signals, interrupt_exits
 
 PLAN_KEY = pytest.StashKey[VectorDBPlan]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    refuse_xdist(config, "suites/vector_database")
-    config.stash[PLAN_KEY] = build_plan(config)
-    plan = config.stash[PLAN_KEY]
-    claim_results_dir(config, plan.results_dir, "vector_database", f"{plan.engine}-{plan.index_type}")
-    if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
-        default_results_dir(config, config.stash[PLAN_KEY].results_dir)
+    install_stop_signals(config)  # SIGTERM/SIGHUP stop every stage like Ctrl-C
+    with interrupt_exits(config, "suites/vector_database set-up"):
+        refuse_xdist(config, "suites/vector_database")
+        config.stash[PLAN_KEY] = build_plan(config)
+        plan = config.stash[PLAN_KEY]
+        claim_results_dir(config, plan.results_dir, "vector_database", f"{plan.engine}-{plan.index_type}")
+        if not config.getoption("--what-if"):   # results.json/csv go beside the runs, as upstream reportgen writes them
+            default_results_dir(config, config.stash[PLAN_KEY].results_dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
