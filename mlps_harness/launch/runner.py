@@ -214,7 +214,7 @@ class _SignalCatcher:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "_SignalCatcher":
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread() and not self._previous:  # entered once
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
@@ -251,11 +251,13 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
     tail: collections.deque[str] = collections.deque(maxlen=max(tail_lines, 1))
     started = time.monotonic()
     oom_before = oom_kill_count()
+    catcher = _SignalCatcher().__enter__()  # before the child exists, so a stop signal can never leave it running
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True,
                                    env=dict(env) if env is not None else None, cwd=cwd)
     except OSError as error:
+        catcher.__exit__()
         message = f"cannot start {argv[0]!r}: {error.strerror or error}"
         stdout_log.write_text("")
         stderr_log.write_text(message + "\n")
@@ -293,7 +295,7 @@ def run_process(argv: Sequence[str], run_dir: str | os.PathLike, benchmark: str,
     for pump in pumps:
         pump.start()
     timed_out = False
-    with _SignalCatcher() as catcher:
+    with catcher:
         try:
             while process.poll() is None:
                 if catcher.received:

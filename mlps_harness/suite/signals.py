@@ -28,7 +28,11 @@ _PLUGIN_NAME = "mlps-stop-signals"
 
 
 class StopSignal(KeyboardInterrupt):
-    """A stop signal (SIGTERM, SIGHUP) turned into Ctrl-C's exception; its text is the signal's name."""
+    """A stop signal (SIGTERM, SIGHUP) turned into Ctrl-C's exception; ``name`` is the signal's name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"interrupted by {name}")
+        self.name = name
 
 
 class _StopSignals:
@@ -85,5 +89,5 @@ def interrupt_exits(config: pytest.Config, what: str) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt as interrupt:
-        by = str(interrupt) if isinstance(interrupt, StopSignal) else "Ctrl-C"
+        by = interrupt.name if isinstance(interrupt, StopSignal) else "Ctrl-C"
         pytest.exit(f"{what} interrupted by {by}; nothing was run", returncode=INTERRUPTED_STATUS)
