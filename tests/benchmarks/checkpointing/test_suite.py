@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,25 @@ def test_embedded_run_then_audit_agree(tmp_path: Path, suite_runner) -> None:
     assert ("4.6.1-closed-process-count", "OPEN") in findings              # 2 ranks
     assert verdict["verdict"] in ("OPEN", "INVALID")                       # INVALID when data/ shares a filesystem
     assert suite.returncode == (1 if verdict["verdict"] == "INVALID" else 0), out[-3000:]
+    # live progress in a CI log: exactly one line per checkpoint written and per checkpoint read, no live updates
+    assert "\r" not in suite.stdout
+    for verb in ("saving", "loading"):
+        lines = re.findall(rf"^    run/0: checkpoint (\d+): {verb} took [0-9.]+ s \([0-9.]+ GB/s\)$", suite.stdout, re.M)
+        assert len(lines) == len(set(lines)) == 10, suite.stdout[-3000:]
+    assert len(re.findall(r"^    run/0: checkpoint \d+:", suite.stdout, re.M)) == 20
+    # results.json / results.csv beside the runs carry this run's figures and the group's
+    figures = json.loads((results / "results.json").read_text())
+    csv_text = (results / "results.csv").read_text()
+    (record,) = figures["runs"]
+    assert record["run_id"] in verdict["runs"] and record["run_id"] in csv_text
+    assert record["category"] == verdict["runs"][record["run_id"]]
+    for key in ("checkpoint_size_GB", "save_checkpoint_io_mean_GB_per_second", "load_checkpoint_io_mean_GB_per_second",
+                "save_checkpoint_duration_mean_seconds", "load_checkpoint_duration_mean_seconds"):
+        assert record["metrics"][key] == pytest.approx(summary["metric"][key]), key
+    (group,) = figures["groups"]
+    assert group["runs"] == [record["run_id"]] and group["category"] == verdict["groups"][0]["verdict"]
+    assert group["metrics"]["save_checkpoint_io_mean_GB_per_second"] == pytest.approx(
+        record["metrics"]["save_checkpoint_io_mean_GB_per_second"]) and group["metrics"]["num_checkpoints_write"] == 10
 
     audit = suite_runner(COMPLIANCE, f"--results-dir={results}", f"--mlps-json={tmp_path / 'audit.json'}")
     audited = json.loads((tmp_path / "audit.json").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,28 @@ def test_two_rank_run_then_audit_agree(tmp_path: Path, suite_runner) -> None:
     rules = {f["rule"] for f in verdict["findings"]}
     assert {"H7.11-duration-minimum", "H7.3-closed-options", "H7.4-trials-per-option"} <= rules
     assert "H7.5-rank-seeds" not in rules and "H7.15-aggregation" not in rules
+    # live progress in a CI log: exactly one line for the one trial, with its figures, no live updates
+    assert "\r" not in suite.stdout
+    trial_lines = re.findall(r"^    kv_cache: option_1/trial_1: .*$", suite.stdout, re.M)
+    assert len(trial_lines) == 1 and "GiB/s" in trial_lines[0], suite.stdout[-3000:]
+    # results.json / results.csv beside the run carry its per-Option figures and the group's
+    figures = json.loads((results / "results.json").read_text())
+    (record,) = figures["runs"]
+    assert record["run_id"] in verdict["runs"] and record["run_id"] in (results / "results.csv").read_text()
+    assert record["category"] == verdict["runs"][record["run_id"]] == "INVALID"
+    ours = record["metrics"]["options"]["1"]
+    assert ours["aggregated_read_bandwidth_gbps"] == pytest.approx(option["aggregated_read_bandwidth_gbps"])
+    assert ours["aggregated_write_bandwidth_gbps"] == pytest.approx(option["aggregated_write_bandwidth_gbps"])
+    (group,) = figures["groups"]
+    assert group["runs"] == [record["run_id"]] and group["category"] == "INVALID"
+    assert group["metrics"]["options"]["1"]["aggregated_read_bandwidth_gbps"] == pytest.approx(sum(reads))
+    # every finding carries the v3.0 review's level, in --mlps-json and in results.json alike
+    assert {f["review_level"] for f in verdict["findings"]} == {"error"}            # OPEN and INVALID
+    assert all(f["review_level"] == "warning" for f in verdict["warnings"])
+    levels = {(f["rule"], f["run"], f["division"], f["review_level"]) for f in figures["findings"]}
+    assert levels == {(f["rule"], f["run"], f["division"], f["review_level"])
+                      for f in verdict["findings"] + verdict["warnings"]}
+    assert ("H7.11-duration-minimum", record["run_id"], "INVALID", "error") in levels
 
     audit = suite_runner(COMPLIANCE, f"--results-dir={results}", f"--mlps-json={tmp_path / 'audit.json'}")
     assert audit.returncode == 1, audit.stdout[-3000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -65,6 +66,14 @@ def test_embedded_run_then_audit_agree(tmp_path: Path, suite_runner) -> None:
         "train_io_mean_MB_per_second"]
     assert "training figures" in suite.stdout and "MiB/s" in suite.stdout
     assert 'mlps_metric:training/unet3d:train_io_mean_MB_per_second' in (tmp_path / "suite.xml").read_text()
+    # live progress in a CI log (not a TTY): exactly one line per epoch, with its figures, no live-line updates
+    assert "\r" not in suite.stdout and "started (" not in suite.stdout and "running (" not in suite.stdout
+    epochs = re.findall(r"^    (run/\S+): epoch (\d+): \d+ steps in [0-9.]+ s, AU [0-9.]+%, [0-9.]+ samples/s$",
+                        suite.stdout, re.M)
+    assert len(re.findall(r"^    run/\S+: epoch \d+:", suite.stdout, re.M)) == len(epochs) == len(set(epochs))
+    assert len(epochs) == sum(len(json.loads((run / "summary.json").read_text())["metric"]["train_au_percentage"])
+                              for run in runs), suite.stdout[-3000:]
+    assert len(re.findall(r"^    datagen: data generation: done$", suite.stdout, re.M)) == 1
 
     audit = suite_runner(COMPLIANCE, f"--results-dir={results}", f"--mlps-json={tmp_path / 'audit.json'}")
     assert audit.returncode == 1, audit.stdout[-3000:]

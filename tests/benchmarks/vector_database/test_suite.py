@@ -100,6 +100,26 @@ def test_embedded_default_end_to_end_then_audit_agree(tmp_path: Path, suite_runn
     assert {r for r, _ in by_rule.pop("H5.9-separate-filesystems")} == run_ids
     assert by_rule == {}, by_rule     # layout, metrics, recall, counts, 5 runs, load = run: no other finding
     assert verdict["runs"] == {load_id: "OPEN", **{r: "INVALID" for r in run_ids}}
+    # live progress in a CI log: one line for the load and exactly one per run, with its figures, no live updates
+    assert "\r" not in suite.stdout and "inserted 2000/2000" not in suite.stdout
+    assert len(re.findall(r"^    load: 2000 vectors inserted and indexed in [0-9.]+ s$", suite.stdout, re.M)) == 1
+    run_lines = re.findall(r"^    (run/\d+): [0-9.]+ QPS, p99 [0-9.]+ ms, recall [0-9.]+$", suite.stdout, re.M)
+    assert sorted(run_lines) == [f"run/{n}" for n in range(5)], suite.stdout[-3000:]
+    assert len(re.findall(r"^    run/\d+: ", suite.stdout, re.M)) == 5
+    # results.json / results.csv beside the runs carry every run's figures and the group's mean
+    figures = json.loads((results / "results.json").read_text())
+    records = {r["run_id"]: r for r in figures["runs"] if r["command"] == "run"}
+    assert set(records) == run_ids and all(run_id in (results / "results.csv").read_text() for run_id in run_ids)
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        record = records[str(GROUP / "run" / run.name)]
+        assert record["metrics"]["throughput_qps"] == pytest.approx(summary["throughput_qps"])
+        assert record["metrics"]["p99_latency_ms"] == pytest.approx(summary["p99_latency_ms"])
+        assert record["category"] == "INVALID"
+    (group,) = figures["groups"]
+    assert group["category"] == "INVALID" and sorted(group["measured_runs"]) == sorted(run_ids)
+    assert group["metrics"]["throughput_qps"] == pytest.approx(
+        sum(r["metrics"]["throughput_qps"] for r in records.values()) / 5)
 
     audit = suite_runner(COMPLIANCE, f"--results-dir={results}", f"--mlps-json={tmp_path / 'audit.json'}")
     assert audit.returncode == 1, audit.stdout[-3000:]
