@@ -125,6 +125,23 @@ class GroupResult(BaseModel):
     change_percent: dict[str, float | None] = Field(default_factory=dict)
 
 
+class ReviewFinding(BaseModel):
+    """One OPEN or INVALID finding, or a warning, with the v3.0 review's level (error / warning / info)."""
+
+    rule: str | None = None
+    run: str | None = None
+    group: str | None = None
+    division: str
+    level: str | None = None
+    review_level: Literal["error", "warning", "info"]
+    message: str
+    parameter: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    fix: str | None = None
+    file: str | None = None
+
+
 class ResultsDocument(BaseModel):
     """results.json: every run's record and every group's figures and verdict."""
 
@@ -136,6 +153,8 @@ class ResultsDocument(BaseModel):
     command_line: list[str] = Field(default_factory=list)
     runs: list[RunResult] = Field(default_factory=list)
     groups: list[GroupResult] = Field(default_factory=list)
+    #: OPEN and INVALID findings, then warnings, each with its run, group and review level
+    findings: list[ReviewFinding] = Field(default_factory=list)
 
 
 class Series(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mlps_harness.outcomes import Division, worst
+from mlps_harness.outcomes import Division, Finding, worst
 
 BOOK_KEY = pytest.StashKey["VerdictBook"]()
 
@@ -114,14 +114,22 @@ class VerdictBook:
                         "verdict": g.verdict.value}
                        for g in sorted(self.groups.values(), key=lambda g: g.group)],
             "runs": {run: division.value for run, division in sorted(self.runs.items())},
-            "findings": [p for p in self.sorted_problems() if finding_label(p) != "WARNING"],
-            "warnings": [p for p in self.sorted_problems() if finding_label(p) == "WARNING"],
+            "findings": [{**p, "review_level": review_level(p)} for p in self.sorted_problems()
+                         if finding_label(p) != "WARNING"],
+            "warnings": [{**p, "review_level": review_level(p)} for p in self.sorted_problems()
+                         if finding_label(p) == "WARNING"],
         }
 
 
 def finding_label(finding: dict[str, Any]) -> str:
     """INVALID / OPEN / WARNING for a JSON-plain finding."""
     return "WARNING" if finding.get("level") == "warning" else str(finding.get("division", "INVALID"))
+
+
+def review_level(finding: dict[str, Any]) -> str:
+    """The v3.0 review's level of a JSON-plain finding (`Finding.review_level`): error, warning or info."""
+    return Finding(division=finding.get("division") or "INVALID", message="",
+                   level=finding.get("level") if finding.get("level") == "warning" else None).review_level
 
 
 def finding_rank(finding: dict[str, Any]) -> int:

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mlps_harness.metrics import (METRICS_PROPERTY, SCHEMA_VERSION, GroupResult, ResultsDocument, RunResult, lookup,
-                                  metrics_module)
-from mlps_harness.verdict import book
+from mlps_harness.metrics import (METRICS_PROPERTY, SCHEMA_VERSION, GroupResult, ResultsDocument, ReviewFinding,
+                                  RunResult, lookup, metrics_module)
+from mlps_harness.verdict import book, review_level
 
 DOC_KEY = pytest.StashKey[ResultsDocument]()
 RUNS_KEY = pytest.StashKey[dict]()
@@ -136,7 +136,9 @@ def document(config: pytest.Config) -> ResultsDocument:
     doc = ResultsDocument(generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           verdict=verdict.value if verdict else None, division=config.getoption("--division"),
                           rules_versions=sorted({r.rules_version for r in runs}),
-                          command_line=["pytest", *map(str, config.invocation_params.args)], runs=runs, groups=groups)
+                          command_line=["pytest", *map(str, config.invocation_params.args)], runs=runs, groups=groups,
+                          findings=[ReviewFinding.model_validate({**p, "review_level": review_level(p)})
+                                    for p in b.sorted_problems()])
     config.stash[DOC_KEY] = doc
     return doc
 
