@@ -9,11 +9,13 @@ the test body maps the outcome: CLOSED passes, OPEN passes in its own category (
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.outcomes import Division
 
 if TYPE_CHECKING:
@@ -90,6 +92,8 @@ class RuleOutcome:
     case: RuleCase
     result: "RuleResult"
     declared: str | None          #: the division the user declared ("closed", "open") or None
+    #: where check() writes its OPEN / WARNING lines (print: pytest's capture; the audit's items collect them)
+    emit: Callable[[str], Any] = field(default=print, repr=False, compare=False)
 
     def check(self) -> None:
         """Skip, pass or fail the current test according to the rule's division."""
@@ -103,9 +107,9 @@ class RuleOutcome:
         if result.division is Division.OPEN:
             if self.declared == "closed":
                 pytest.fail(f"OPEN (CLOSED division declared): {text}", pytrace=False)
-            print(f"MLPERF DIVISION: OPEN - {text}")
+            self.emit(f"MLPERF DIVISION: OPEN - {text}")
         for finding in result.warnings():
-            print(f"MLPERF WARNING: {_describe(finding)}")
+            self.emit(f"MLPERF WARNING: {_describe(finding)}")
 
 
 def _describe(f: Any) -> str:
@@ -129,36 +133,36 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     if not index.available(wanted):
         pytest.skip(f"{case.target}: no such run here (its launch failed, was interrupted or was not selected)")
     props = item.user_properties
-    props.extend([("mlps_rule", entry.id), ("mlps_rule_name", entry.name), ("mlps_group", index.resolve(case.group)),
-                  ("mlps_benchmark", case.benchmark), ("mlps_model", case.model or "")])
+    props.extend([(prop_names.RULE, entry.id), (prop_names.RULE_NAME, entry.name), (prop_names.GROUP, index.resolve(case.group)),
+                  (prop_names.BENCHMARK, case.benchmark), (prop_names.MODEL, case.model or "")])
     if case.scope == "group":
         target = index.group(index.resolve(case.group))
         version = target.rules_version
         division_dir = next((r.ref.division_dir for r in target.runs if r.ref.division_dir), None)
         accel = sorted({r.accelerator for r in target.runs if r.accelerator})
-        props.append(("mlps_accelerator", ",".join(accel)))
-        props.append(("mlps_group_runs", str(len([r for r in target.runs if r.ref.command == "run"]))))
+        props.append((prop_names.ACCELERATOR, ",".join(accel)))
+        props.append((prop_names.GROUP_RUNS, str(len([r for r in target.runs if r.ref.command == "run"]))))
     else:
         target = index.run(index.resolve(case.target))
         version = target.rules_version
         division_dir = target.ref.division_dir
-        props.append(("mlps_run", target.run_id))
-        props.append(("mlps_command", target.ref.command or ""))
-        props.append(("mlps_accelerator", target.accelerator or ""))
+        props.append((prop_names.RUN, target.run_id))
+        props.append((prop_names.COMMAND, target.ref.command or ""))
+        props.append((prop_names.ACCELERATOR, target.accelerator or ""))
         attach_run_result(item, target)
     effective = declared or division_dir
-    props.append(("mlps_rules_version", version))
+    props.append((prop_names.RULES_VERSION, version))
     result = evaluate(entry, target, version)
     outcome = "na" if not result.applicable else result.division.value.lower()
-    props.append(("mlps_outcome", outcome))
-    props.append(("mlps_division", outcome.upper() if outcome != "na" else "N/A"))
+    props.append((prop_names.OUTCOME, outcome))
+    props.append((prop_names.DIVISION, outcome.upper() if outcome != "na" else "N/A"))
     problems = result.problems() if result.applicable else []
     if problems:
-        props.append(("mlps_expected", problems[0].expected or ""))
-        props.append(("mlps_actual", problems[0].actual or ""))
+        props.append((prop_names.EXPECTED, problems[0].expected or ""))
+        props.append((prop_names.ACTUAL, problems[0].actual or ""))
     shown = problems + (result.warnings() if result.applicable else [])
     if shown:
-        props.append(("mlps_findings", json.dumps([f.plain() for f in shown])))
+        props.append((prop_names.FINDINGS, json.dumps([f.plain() for f in shown])))
     if effective:
-        props.append(("mlps_declared", effective))
+        props.append((prop_names.DECLARED, effective))
     return RuleOutcome(case, result, effective)

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
+from mlps_harness import properties as prop_names
 from mlps_harness.spec import BenchmarkSpec, benchmarks
 
 if TYPE_CHECKING:
     from mlps_harness.model import Run
 
 SCHEMA_VERSION = "mlps-results-1"
-METRICS_PROPERTY = "mlps_metrics"     #: user property name: a `RunResult` as JSON
+METRICS_PROPERTY = prop_names.METRICS     #: user property name: a `RunResult` as JSON
 _SENT_KEY = pytest.StashKey[set]()    #: run ids whose figures this process already attached to a report
 INVALID_VALUE = "invalid value"       #: what reports show for a NaN or infinite recorded value
 BOOKKEEPING = ("invalid_values", "no_figures_reason")   #: RunMetrics keys that are not figures

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.rulesets import VERSIONS
 
 if TYPE_CHECKING:
@@ -89,8 +90,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Deselect the placeholder pytest makes for a rule-test function with no cases (e.g. a suite without group
     rules, or --what-if): an empty parameter set is "nothing to check", not a skipped check."""
     _check_rule_marker_ids(config)
-    empty = [item for item in items if "mlps_case" in getattr(getattr(item, "callspec", None), "params", {})
-             and not hasattr(item.callspec.params["mlps_case"], "rule")]
+    empty = [item for item in items if prop_names.CASE_PARAM in getattr(getattr(item, "callspec", None), "params", {})
+             and not hasattr(item.callspec.params[prop_names.CASE_PARAM], "rule")]
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [item for item in items if item not in empty]
@@ -145,10 +146,10 @@ def parametrize_rule_cases(metafunc: pytest.Metafunc, index: "ResultsIndex") -> 
     """Parametrize `mlps_case` of a test function with every case of its category (from the `category` attr)."""
     from mlps_harness.cases import as_params, build_cases
 
-    if "mlps_case" not in metafunc.fixturenames:
+    if prop_names.CASE_PARAM not in metafunc.fixturenames:
         return
-    category = getattr(metafunc.function, "mlps_category", "run")
-    metafunc.parametrize("mlps_case", as_params(build_cases(index, category)))
+    category = getattr(metafunc.function, prop_names.CATEGORY_ATTR, "run")
+    metafunc.parametrize(prop_names.CASE_PARAM, as_params(build_cases(index, category)))
 
 
 def order_by_target(items: list[pytest.Item]) -> None:
@@ -161,11 +162,11 @@ def order_by_target(items: list[pytest.Item]) -> None:
         case = getattr(item, "case", None)
         if case is None:
             spec = getattr(item, "callspec", None)
-            case = spec.params.get("mlps_case") if spec else None
+            case = spec.params.get(prop_names.CASE_PARAM) if spec else None
         if not isinstance(case, RuleCase):
             return ("", 0, "", 0, item.nodeid)
         function = getattr(item, "check", None) or getattr(item, "function", None)
-        category = categories.get(getattr(function, "mlps_category", "run"), 1)
+        category = categories.get(getattr(function, prop_names.CATEGORY_ATTR, "run"), 1)
         return (case.group, 1 if case.scope == "group" else 0, case.target, category, case.rule)
 
     items.sort(key=key)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.outcomes import Division, Finding, worst
 
 BOOK_KEY = pytest.StashKey["VerdictBook"]()
@@ -55,26 +56,26 @@ class VerdictBook:
         if report.when == "teardown" or (report.when == "setup" and report.passed):
             return  # the outcome is in the call report (or a failed/skipped setup)
         props = dict(report.user_properties)
-        if "mlps_rule" not in props or report.nodeid in self.seen:
+        if prop_names.RULE not in props or report.nodeid in self.seen:
             return
         if report.when == "setup" and report.failed:
             outcome = "error"
         elif report.when == "setup" and report.skipped:
             outcome = "na"
         elif report.when == "call":
-            outcome = props.get("mlps_outcome", "error" if report.failed else "na")
+            outcome = props.get(prop_names.OUTCOME, "error" if report.failed else "na")
             if outcome not in OUTCOME_WORDS:
                 outcome = "error"
         else:
             return
         self.seen.add(report.nodeid)
         self.counts[outcome] += 1
-        group = self.groups.setdefault(props.get("mlps_group", ""), GroupRow(props.get("mlps_group", "")))
-        group.benchmark = props.get("mlps_benchmark", group.benchmark)
-        group.model = props.get("mlps_model", group.model)
-        group.accelerators.update(a for a in props.get("mlps_accelerator", "").split(",") if a)
-        run_id = props.get("mlps_run")
-        if run_id and props.get("mlps_command") == "run":
+        group = self.groups.setdefault(props.get(prop_names.GROUP, ""), GroupRow(props.get(prop_names.GROUP, "")))
+        group.benchmark = props.get(prop_names.BENCHMARK, group.benchmark)
+        group.model = props.get(prop_names.MODEL, group.model)
+        group.accelerators.update(a for a in props.get(prop_names.ACCELERATOR, "").split(",") if a)
+        run_id = props.get(prop_names.RUN)
+        if run_id and props.get(prop_names.COMMAND) == "run":
             group.runs.add(run_id)
         if outcome == "na":
             if run_id:
@@ -86,12 +87,12 @@ class VerdictBook:
         group.verdict = worst([group.verdict, division])
         if outcome == "error":
             message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "rule crashed"
-            self.problems.append({"division": "INVALID", "rule": props.get("mlps_rule_name"), "run": run_id,
+            self.problems.append({"division": "INVALID", "rule": props.get(prop_names.RULE_NAME), "run": run_id,
                                   "group": group.group, "message": f"rule crashed: {message}",
                                   "fix": "report this as a harness bug; the rule could not be evaluated"})
         else:   # OPEN and INVALID findings, and the warnings of any outcome
-            for finding in json.loads(props.get("mlps_findings", "[]")):
-                self.problems.append({"rule": props.get("mlps_rule_name"), "run": run_id, "group": group.group,
+            for finding in json.loads(props.get(prop_names.FINDINGS, "[]")):
+                self.problems.append({"rule": props.get(prop_names.RULE_NAME), "run": run_id, "group": group.group,
                                       **finding})
 
     def sorted_problems(self) -> list[dict[str, Any]]:

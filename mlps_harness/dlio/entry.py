@@ -235,7 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if needs_stub:
         install_tensorflow_stub()
-    from dlio_benchmark.main import main as dlio_main  # imported only after the stub is in place
+    from dlio_benchmark.main import (
+        main as dlio_main,  # imported only after the stub is in place
+    )
 
     sys.argv = ["dlio_benchmark"] + with_packaged_config_dir(args)
     dlio_main()

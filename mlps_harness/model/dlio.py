@@ -11,7 +11,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlps_harness.model.types import Count, LenientCount, LenientMeasure, Measure, Percent, Str
+from mlps_harness.model.types import (
+    Count,
+    LenientCount,
+    LenientMeasure,
+    Measure,
+    Percent,
+    Str,
+)
 
 
 class DlioMetric(BaseModel):

@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.reporting.html_cards import card, css, filter_bar, sut_table
 from mlps_harness.verdict import book
 
@@ -51,14 +52,14 @@ def pytest_html_results_table_header(cells: list) -> None:
 def row_label(report) -> str | None:
     """CLOSED / OPEN / INVALID / WARNING / N/A for a rule test's report (None for other tests)."""
     props = dict(report.user_properties)
-    if "mlps_rule" not in props:
+    if prop_names.RULE not in props:
         return None
     if report.when == "setup" and report.failed:
         return "INVALID"
-    outcome = props.get("mlps_outcome")
+    outcome = props.get(prop_names.OUTCOME)
     if outcome is None:
         return "INVALID" if report.failed else "N/A"
-    if outcome == "closed" and any(f.get("level") == "warning" for f in json.loads(props.get("mlps_findings", "[]"))):
+    if outcome == "closed" and any(f.get("level") == "warning" for f in json.loads(props.get(prop_names.FINDINGS, "[]"))):
         return "WARNING"
     return {"closed": "CLOSED", "open": "OPEN", "invalid": "INVALID", "na": "N/A"}.get(outcome, "INVALID")
 
@@ -66,8 +67,8 @@ def row_label(report) -> str | None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_row(report, cells: list) -> None:
     label = row_label(report)
-    division = dict(report.user_properties).get("mlps_division", "")
-    if report.when == "setup" and report.failed and "mlps_rule" in dict(report.user_properties):
+    division = dict(report.user_properties).get(prop_names.DIVISION, "")
+    if report.when == "setup" and report.failed and prop_names.RULE in dict(report.user_properties):
         division = "INVALID (error)"
     if label and cells and cells[0].startswith('<td class="col-result"'):
         cells[0] = cells[0].replace('<td class="col-result"', f'<td class="col-result" data-mlps="{label}"', 1)

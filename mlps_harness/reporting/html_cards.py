@@ -6,7 +6,14 @@ import html
 from collections import Counter
 from typing import Any
 
-from mlps_harness.metrics import Chart, GroupResult, ResultsDocument, Series, lookup, metrics_module
+from mlps_harness.metrics import (
+    Chart,
+    GroupResult,
+    ResultsDocument,
+    Series,
+    lookup,
+    metrics_module,
+)
 from mlps_harness.reporting.figures import fmt, has_figures, headline_cells
 
 LABELS = ("CLOSED", "OPEN", "INVALID", "WARNING", "N/A")

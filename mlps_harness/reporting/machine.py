@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.metrics import lookup
 from mlps_harness.reporting import results
 from mlps_harness.verdict import book
@@ -48,13 +49,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # n
     xml = config.stash.get(xml_key, None) if xml_key is not None else None
     doc = results.document(config)
     if xml is not None and verdict is not None:
-        xml.add_global_property("mlps_verdict", verdict.value)
+        xml.add_global_property(prop_names.VERDICT, verdict.value)
     if xml is not None:
         for group in doc.groups:
             for headline in group.headlines:
                 value = lookup(group.metrics, headline.key)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    xml.add_global_property(f"mlps_metric:{group.group}:{headline.key}", f"{value:.6g}")
+                    xml.add_global_property(f"{prop_names.METRIC_PREFIX}:{group.group}:{headline.key}", f"{value:.6g}")
     results.write_files(config)
     target = config.getoption("--mlps-json")
     if target:

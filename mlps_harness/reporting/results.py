@@ -20,8 +20,16 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mlps_harness.metrics import (METRICS_PROPERTY, SCHEMA_VERSION, GroupResult, ResultsDocument, ReviewFinding,
-                                  RunResult, lookup, metrics_module)
+from mlps_harness.metrics import (
+    METRICS_PROPERTY,
+    SCHEMA_VERSION,
+    GroupResult,
+    ResultsDocument,
+    ReviewFinding,
+    RunResult,
+    lookup,
+    metrics_module,
+)
 from mlps_harness.verdict import book, review_level
 
 DOC_KEY = pytest.StashKey[ResultsDocument]()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.outcomes import Division
-from mlps_harness.verdict import book, finding_label
+from mlps_harness.verdict import book
 
 COLOURS = {Division.CLOSED: "green", Division.OPEN: "yellow", Division.INVALID: "red"}
 
@@ -13,7 +14,7 @@ COLOURS = {Division.CLOSED: "green", Division.OPEN: "yellow", Division.INVALID: 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     if report.when != "call":
         return None
-    outcome = dict(report.user_properties).get("mlps_outcome")
+    outcome = dict(report.user_properties).get(prop_names.OUTCOME)
     if outcome == "closed" and report.passed:
         return "passed", "C", ("CLOSED", {"green": True})
     if outcome == "open":

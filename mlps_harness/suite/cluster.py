@@ -21,7 +21,13 @@ from mlps_harness.cluster.collect import (
     host_count_warning,
     local_cluster_info,
 )
-from mlps_harness.launch import MpiLaunchSpec, RunResult, build_mpirun_argv, parse_hosts, run_process
+from mlps_harness.launch import (
+    MpiLaunchSpec,
+    RunResult,
+    build_mpirun_argv,
+    parse_hosts,
+    run_process,
+)
 from mlps_harness.suite.submission import write_system_skeleton
 
 #: Open MPI lines that say nothing about why a collection failed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlps_harness import properties as prop_names
 from mlps_harness.cases import as_params, planned_cases
 
 
@@ -15,12 +16,12 @@ def parametrize_suite(metafunc: pytest.Metafunc, benchmark: str, model: str | No
     """
     if "slot" in metafunc.fixturenames:
         metafunc.parametrize("slot", run_slots)
-    if "mlps_case" in metafunc.fixturenames:
+    if prop_names.CASE_PARAM in metafunc.fixturenames:
         if metafunc.config.getoption("--what-if"):
-            metafunc.parametrize("mlps_case", [])
+            metafunc.parametrize(prop_names.CASE_PARAM, [])
             return
-        category = getattr(metafunc.function, "mlps_category", "run")
-        metafunc.parametrize("mlps_case", as_params(planned_cases(benchmark, model, case_slots, category)))
+        category = getattr(metafunc.function, prop_names.CATEGORY_ATTR, "run")
+        metafunc.parametrize(prop_names.CASE_PARAM, as_params(planned_cases(benchmark, model, case_slots, category)))
 
 
 def skip_stages_for_what_if(config: pytest.Config, items: list[pytest.Item], keep: tuple[str, ...]) -> None:

@@ -164,7 +164,12 @@ def parse_params(values: list[str]) -> dict[str, str]:
 
 def mpi_launch(config: pytest.Config, num_ranks: int) -> tuple[list[str], "MpiLaunchSpec"]:
     """The host names and the `MpiLaunchSpec` from --hosts, --mpi-params and --mpi-bin, checked (usage error)."""
-    from mlps_harness.launch import LaunchConfigError, MpiLaunchSpec, build_mpirun_argv, parse_hosts
+    from mlps_harness.launch import (
+        LaunchConfigError,
+        MpiLaunchSpec,
+        build_mpirun_argv,
+        parse_hosts,
+    )
 
     opt = config.getoption
     try:

@@ -50,7 +50,9 @@ def common_settings(config: pytest.Config, auto_version: str) -> dict[str, Any]:
     division, run timeout. The invocation is recorded in `<results-dir>/history.jsonl` when the session ends."""
     from mlps_harness import history
     from mlps_harness.suite.options import apply_env_defaults, default_data_dir
-    from mlps_harness.suite.submission import run_root  # --org/--system: the submission tree's prefix
+    from mlps_harness.suite.submission import (
+        run_root,  # --org/--system: the submission tree's prefix
+    )
 
     sources = apply_env_defaults(config)
     opt = config.getoption

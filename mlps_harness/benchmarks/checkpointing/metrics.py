@@ -11,8 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from mlps_harness.benchmarks.checkpointing.documents import checkpoint_counts
-from mlps_harness.metrics import (Chart, FigureReader, GroupFigures, GroupMetricsBase, GroupResult, Headline,
-                                  RunMetricsBase, RunResult, Series, maximum, mean, pick)
+from mlps_harness.metrics import (
+    Chart,
+    FigureReader,
+    GroupFigures,
+    GroupMetricsBase,
+    GroupResult,
+    Headline,
+    RunMetricsBase,
+    RunResult,
+    Series,
+    maximum,
+    mean,
+    pick,
+)
 from mlps_harness.model import Run
 
 _PHASE_KEYS = tuple(f"{phase}_checkpoint_{what}" for phase in ("save", "load") for what in (

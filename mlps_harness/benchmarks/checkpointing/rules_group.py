@@ -7,11 +7,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from mlps_harness.benchmarks.checkpointing.documents import checkpoint_counts, invocation_bounds
-from mlps_harness.benchmarks.checkpointing.ruleset import CheckpointRules, checkpoint_rules
+from mlps_harness.benchmarks.checkpointing.documents import (
+    checkpoint_counts,
+    invocation_bounds,
+)
+from mlps_harness.benchmarks.checkpointing.ruleset import (
+    CheckpointRules,
+    checkpoint_rules,
+)
 from mlps_harness.loader.safe_io import read_yaml
 from mlps_harness.model import Run, RunGroup
-from mlps_harness.outcomes import Division, Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.outcomes import (
+    Division,
+    Finding,
+    NotApplicable,
+    closed,
+    invalid,
+    open_,
+    warning,
+)
 from mlps_harness.rules.registry import rule
 from mlps_harness.rules.submission_tree import submitter_dir
 

@@ -7,7 +7,6 @@ Every rule reads both our checkpoint workload's results and upstream DLIO-branch
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from mlps_harness.benchmarks.checkpointing.documents import (
     checkpoint_counts,
@@ -17,9 +16,20 @@ from mlps_harness.benchmarks.checkpointing.documents import (
     size_scale,
     workload_record,
 )
-from mlps_harness.benchmarks.checkpointing.ruleset import CheckpointRules, ModelValues, checkpoint_rules
+from mlps_harness.benchmarks.checkpointing.ruleset import (
+    CheckpointRules,
+    ModelValues,
+    checkpoint_rules,
+)
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.outcomes import (
+    Finding,
+    NotApplicable,
+    closed,
+    invalid,
+    open_,
+    warning,
+)
 from mlps_harness.rules.evidence import fs_separation_findings, host_count
 from mlps_harness.rules.registry import rule
 

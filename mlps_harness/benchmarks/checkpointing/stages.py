@@ -10,11 +10,24 @@ from pathlib import Path
 
 from mlps_harness.benchmarks.checkpointing.configview import location
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, Invocation
-from mlps_harness.benchmarks.checkpointing.workload.cleanup import Cleanup, clean_checkpoints
+from mlps_harness.benchmarks.checkpointing.workload.cleanup import (
+    Cleanup,
+    clean_checkpoints,
+)
 from mlps_harness.benchmarks.checkpointing.workload.sizing import plan_checkpoint
-from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.launch import (
+    RunResult,
+    explain_failure,
+    run_process,
+    write_incomplete_marker,
+)
 from mlps_harness.launch.faults import human_bytes
-from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import (
+    new_run_dir,
+    settle_launch,
+    update_metadata,
+    write_metadata,
+)
 
 
 @dataclass

@@ -14,8 +14,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mlps_harness.benchmarks.kv_cache.documents import summary_names
-from mlps_harness.metrics import (Chart, FigureReader, GroupFigures, GroupMetricsBase, GroupResult, Headline,
-                                  RunMetricsBase, RunResult, Series, maximum, mean)
+from mlps_harness.metrics import (
+    Chart,
+    FigureReader,
+    GroupFigures,
+    GroupMetricsBase,
+    GroupResult,
+    Headline,
+    RunMetricsBase,
+    RunResult,
+    Series,
+    maximum,
+    mean,
+)
 from mlps_harness.model import Run
 
 SUMMED = ("read_bandwidth_gbps", "write_bandwidth_gbps", "storage_throughput_tokens_per_sec")

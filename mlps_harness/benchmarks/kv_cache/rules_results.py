@@ -7,11 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlps_harness.benchmarks.kv_cache.documents import DOC, DOC_FILE, DOC_RANK_FILES, SUMMARY_NAME, OptionRecord
+from mlps_harness.benchmarks.kv_cache.documents import (
+    DOC,
+    DOC_FILE,
+    DOC_RANK_FILES,
+    SUMMARY_NAME,
+    OptionRecord,
+)
 from mlps_harness.benchmarks.kv_cache.rules_run import V3, run_summary, summary_file
 from mlps_harness.benchmarks.kv_cache.ruleset import KV
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.outcomes import (
+    Finding,
+    NotApplicable,
+    closed,
+    invalid,
+    open_,
+    warning,
+)
 from mlps_harness.rules.registry import rule
 
 

@@ -24,7 +24,14 @@ from mlps_harness.benchmarks.kv_cache.documents import (
 )
 from mlps_harness.benchmarks.kv_cache.ruleset import KV, kvcache_exists, kvcache_rules
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.outcomes import (
+    Finding,
+    NotApplicable,
+    closed,
+    invalid,
+    open_,
+    warning,
+)
 from mlps_harness.rules.evidence import shared_filesystem
 from mlps_harness.rules.registry import rule
 

@@ -24,9 +24,19 @@ from mlps_harness.benchmarks.kv_cache.aggregate import (
 )
 from mlps_harness.benchmarks.kv_cache.plan import KvCachePlan, OptionSpec
 from mlps_harness.benchmarks.kv_cache.rank import ERROR_NAME
-from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.launch import (
+    RunResult,
+    explain_failure,
+    run_process,
+    write_incomplete_marker,
+)
 from mlps_harness.launch.runner import Interim
-from mlps_harness.suite.rundirs import RunInterrupted, new_run_dir, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import (
+    RunInterrupted,
+    new_run_dir,
+    update_metadata,
+    write_metadata,
+)
 
 Progress = Callable[[str], None] | None
 

@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlps_harness.metrics import (Chart, FigureReader, GroupFigures, GroupMetricsBase, GroupResult, Headline,
-                                  RefLine, RunMetricsBase, RunResult, Series, mean, pick)
+from mlps_harness.metrics import (
+    Chart,
+    FigureReader,
+    GroupFigures,
+    GroupMetricsBase,
+    GroupResult,
+    Headline,
+    RefLine,
+    RunMetricsBase,
+    RunResult,
+    Series,
+    mean,
+    pick,
+)
 from mlps_harness.model import Run
 
 _RUN = ("train_au_mean_percentage", "train_au_stdev_percentage", "train_throughput_mean_samples_per_second",

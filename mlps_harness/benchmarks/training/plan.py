@@ -18,8 +18,8 @@ from mlps_harness.benchmarks.training.datasize import (
     training_datasize,
 )
 from mlps_harness.benchmarks.training.ruleset import TrainingRules, training_rules
-from mlps_harness.dlio.entry import PACKAGED_CONFIG_DIR, build_dlio_command
 from mlps_harness.cluster.collect import total_memory_bytes
+from mlps_harness.dlio.entry import PACKAGED_CONFIG_DIR, build_dlio_command
 from mlps_harness.launch import MpiLaunchSpec, build_mpirun_argv
 from mlps_harness.suite.options import mpi_launch, parse_params
 from mlps_harness.suite.plan import MpiSuitePlan, common_settings, usage

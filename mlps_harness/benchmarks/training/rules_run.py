@@ -8,8 +8,19 @@ from mlps_harness.benchmarks.training.datasize import training_datasize
 from mlps_harness.benchmarks.training.documents import recorded_num_files
 from mlps_harness.benchmarks.training.ruleset import training_rules
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_, warning
-from mlps_harness.rules.evidence import cluster_memory, fs_separation_findings, host_count
+from mlps_harness.outcomes import (
+    Finding,
+    NotApplicable,
+    closed,
+    invalid,
+    open_,
+    warning,
+)
+from mlps_harness.rules.evidence import (
+    cluster_memory,
+    fs_separation_findings,
+    host_count,
+)
 from mlps_harness.rules.registry import rule
 
 T = "training"

@@ -10,9 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlps_harness.benchmarks.training.plan import TrainingPlan, existing_ancestor
-from mlps_harness.launch import RunResult, explain_failure, run_process, write_incomplete_marker
+from mlps_harness.launch import (
+    RunResult,
+    explain_failure,
+    run_process,
+    write_incomplete_marker,
+)
 from mlps_harness.launch.faults import human_bytes
-from mlps_harness.suite.rundirs import new_run_dir, settle_launch, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import (
+    new_run_dir,
+    settle_launch,
+    update_metadata,
+    write_metadata,
+)
 
 MANIFEST = ".mlps-dataset.json"
 GENERATED_SUBDIRS = ("train", "valid", "test")

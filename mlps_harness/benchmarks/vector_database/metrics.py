@@ -9,8 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from mlps_harness.benchmarks.vector_database.documents import summary
-from mlps_harness.metrics import (Chart, FigureReader, GroupFigures, GroupMetricsBase, GroupResult, Headline,
-                                  RefLine, RunMetricsBase, RunResult, Series, mean, pick)
+from mlps_harness.metrics import (
+    Chart,
+    FigureReader,
+    GroupFigures,
+    GroupMetricsBase,
+    GroupResult,
+    Headline,
+    RefLine,
+    RunMetricsBase,
+    RunResult,
+    Series,
+    mean,
+    pick,
+)
 from mlps_harness.model import Run
 
 _KEYS = ("throughput_qps", "mean_latency_ms", "p95_latency_ms", "p99_latency_ms", "p999_latency_ms",

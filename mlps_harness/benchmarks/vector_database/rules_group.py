@@ -7,7 +7,11 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from mlps_harness.benchmarks.vector_database.documents import config, load_summary, summary
+from mlps_harness.benchmarks.vector_database.documents import (
+    config,
+    load_summary,
+    summary,
+)
 from mlps_harness.benchmarks.vector_database.ruleset import BENCHMARK as V
 from mlps_harness.benchmarks.vector_database.ruleset import vectordb_rules
 from mlps_harness.model import Run, RunGroup

@@ -7,10 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from mlps_harness.benchmarks.vector_database.documents import config, load_summary, recorded, summary
+from mlps_harness.benchmarks.vector_database.documents import (
+    config,
+    load_summary,
+    recorded,
+    summary,
+)
 from mlps_harness.benchmarks.vector_database.rules_run import path_engine_index
 from mlps_harness.benchmarks.vector_database.ruleset import BENCHMARK as V
-from mlps_harness.benchmarks.vector_database.ruleset import ParameterLists, vectordb_rules
+from mlps_harness.benchmarks.vector_database.ruleset import (
+    ParameterLists,
+    vectordb_rules,
+)
 from mlps_harness.model import Run
 from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, open_
 from mlps_harness.rules.registry import rule

@@ -18,7 +18,15 @@ from mlps_harness.benchmarks.vector_database.documents import (
 from mlps_harness.benchmarks.vector_database.ruleset import BENCHMARK as V
 from mlps_harness.benchmarks.vector_database.ruleset import vectordb_rules
 from mlps_harness.model import Run
-from mlps_harness.outcomes import Division, Finding, NotApplicable, closed, invalid, open_, warning
+from mlps_harness.outcomes import (
+    Division,
+    Finding,
+    NotApplicable,
+    closed,
+    invalid,
+    open_,
+    warning,
+)
 from mlps_harness.rules.evidence import shared_filesystem
 from mlps_harness.rules.registry import rule
 

@@ -27,7 +27,12 @@ from mlps_harness.benchmarks.vector_database.workload import (
 from mlps_harness.cluster.collect import local_cluster_info
 from mlps_harness.launch import INCOMPLETE_MARKER, write_incomplete_marker
 from mlps_harness.launch.runner import Interim
-from mlps_harness.suite.rundirs import RunInterrupted, new_run_dir, update_metadata, write_metadata
+from mlps_harness.suite.rundirs import (
+    RunInterrupted,
+    new_run_dir,
+    update_metadata,
+    write_metadata,
+)
 
 Progress = Callable[[str], None]
 

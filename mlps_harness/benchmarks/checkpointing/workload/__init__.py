@@ -14,7 +14,13 @@ Run: ``mpirun -n N python -m mlps_harness.benchmarks.checkpointing.workload --mo
 """
 
 from .checks import prelaunch_checks
-from .options import WorkloadOptions, options_from_argv, options_to_argv, parse_size, shard_paths
+from .options import (
+                     WorkloadOptions,
+                     options_from_argv,
+                     options_to_argv,
+                     parse_size,
+                     shard_paths,
+)
 from .sizing import (
                      CheckpointPlan,
                      CheckpointUsageError,

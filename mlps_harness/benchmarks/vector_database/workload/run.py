@@ -23,7 +23,13 @@ from .options import (
 )
 from .querying import CSV_COLUMNS, QueryJob, csv_rows, query_process
 from .server import MilvusEndpoint
-from .stats import devices_for_path, disk_io_delta, latency_statistics, read_diskstats, recall_statistics
+from .stats import (
+    devices_for_path,
+    disk_io_delta,
+    latency_statistics,
+    read_diskstats,
+    recall_statistics,
+)
 
 WORKER_START_TIMEOUT_S = 120.0
 
