@@ -5,20 +5,35 @@
 usual ids (`test_run[training/unet3d/run/20250613_120000::3.3.2-au-minimum]`), `rule(...)` marks, JUnit properties
 and report data. Items skip pytest's fixture machinery (a 1,000-run tree has over 20,000 rule tests), but keep its
 semantics: the rule is evaluated in `setup()`, so a crash is an error, and the test function maps the outcome.
+
+`AuditProtocol` runs these items without pytest's per-phase capture, logging and warnings wrappers (pure rule
+evaluation never prints, logs or warns; `tests/core/test_audit_protocol.py` proves it), while still emitting the
+setup, call and teardown reports that the terminal, JUnit, pytest-html and xdist rely on. `-p no:mlps_audit_protocol`
+switches it off (pytest's own protocol then runs the same items, with the same reports).
 """
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _pytest.outcomes import Exit
+from _pytest.runner import CallInfo
 
+from mlps_harness import properties as prop_names
 from mlps_harness.cases import RuleCase, as_params, build_cases, evaluate_case
 
 if TYPE_CHECKING:
+    import pluggy
+
     from mlps_harness.loader import ResultsIndex
+
+PROTOCOL_PLUGIN = "mlps_audit_protocol"
+#: marks that need pytest's skipping plugin in setup/call: an item carrying one runs through pytest's protocol
+_PROTOCOL_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
 
 class RuleItem(pytest.Item):
@@ -31,11 +46,25 @@ class RuleItem(pytest.Item):
         self.check = check
         self.outcome = None
 
+    @property
+    def ihook(self) -> "pluggy.HookRelay":
+        """The module's hook proxy, looked up once per module instead of once per item and phase."""
+        return self.parent.hook_proxy()
+
     def setup(self) -> None:
         self.outcome = evaluate_case(self.case, self.index, self, self.config.getoption("--division"))
 
     def runtest(self) -> None:
-        self.check(self.outcome)
+        if self.config.getoption("capture") == "no":
+            self.check(self.outcome)
+            return
+        lines: list[str] = []
+        self.outcome.emit = lines.append   # what check() would print: a report section, as capture makes it
+        try:
+            self.check(self.outcome)
+        finally:
+            if lines:
+                self.add_report_section("call", "stdout", "".join(f"{line}\n" for line in lines))
 
     def teardown(self) -> None:
         self.outcome = None  # findings are in the report now; do not keep 20,000 of them alive
@@ -55,13 +84,20 @@ class AuditModule(pytest.File):
     def __init__(self, *, index: "ResultsIndex", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.index = index
+        self._hook_proxy: "pluggy.HookRelay | None" = None
+
+    def hook_proxy(self) -> "pluggy.HookRelay":
+        """`self.ihook`, cached (every item of this module shares the module's path and conftests)."""
+        if self._hook_proxy is None:
+            self._hook_proxy = self.ihook
+        return self._hook_proxy
 
     def collect(self):
         spec = importlib.util.spec_from_file_location(f"mlps_audit_{self.path.stem}", self.path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         functions = [(name, fn) for name, fn in vars(module).items()
-                     if name.startswith("test_") and hasattr(fn, "mlps_category")]
+                     if name.startswith("test_") and hasattr(fn, prop_names.CATEGORY_ATTR)]
         for name, fn in functions:
             for param in as_params(build_cases(self.index, fn.mlps_category)):
                 case = param.values[0]
@@ -69,3 +105,75 @@ class AuditModule(pytest.File):
                 for mark in param.marks:
                     item.add_marker(mark)
                 yield item
+
+
+class AuditProtocol:
+    """`pytest_runtest_protocol` for `RuleItem`s: the three phase reports, without the per-phase wrappers.
+
+    Per item: logstart, setup (collector chain + rule evaluation), call (the outcome mapping), teardown, each
+    through `pytest_runtest_makereport` and `pytest_runtest_logreport`, then logfinish, exactly as pytest's own
+    protocol reports them. Skipped: the setup/call/teardown hook calls and their capture, logging, warnings,
+    skip-mark and `PYTEST_CURRENT_TEST` wrappers. Options that need those (`--pdb`, `--trace`, `--setup-only`,
+    `--setup-show`, `--setup-plan`) and items with skip/xfail marks get pytest's protocol.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.enabled = not any(config.getoption(name, False)
+                               for name in ("usepdb", "trace", "setuponly", "setupshow", "setupplan"))
+        self.reraise: tuple[type[BaseException], ...] = (Exit, KeyboardInterrupt)
+        self.frozen = False
+        self.thresholds = gc.get_threshold()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Keep the cyclic GC off what lives until the end: the collected items and results index are frozen, and
+        full collections wait (young ones still free the short-lived cycles of skip/fail exceptions). Otherwise every
+        full collection walks all items and reports again: ~15 % of a serial audit's time."""
+        if self.enabled and any(type(item) is RuleItem for item in session.items):
+            gc.collect()
+            gc.freeze()
+            self.thresholds = gc.get_threshold()
+            gc.set_threshold(self.thresholds[0], self.thresholds[1], max(self.thresholds[2], 1000))
+            self.frozen = True
+
+    def pytest_unconfigure(self) -> None:
+        if self.frozen:
+            gc.set_threshold(*self.thresholds)
+            gc.unfreeze()
+            self.frozen = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+        if type(item) is not RuleItem or not self.enabled \
+                or any(mark.name in _PROTOCOL_MARKS for mark in item.own_markers):
+            return None
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        state = item.session._setupstate
+        setup = self._phase(item, ihook, "setup", lambda: state.setup(item))
+        if setup.passed:
+            self._phase(item, ihook, "call", item.runtest, setup)
+        session = item.session
+        if session.shouldfail or session.shouldstop:
+            nextitem = None
+        self._phase(item, ihook, "teardown", lambda: state.teardown_exact(nextitem), setup)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _phase(self, item: pytest.Item, ihook: Any, when: str, fn: Any,
+               first: pytest.TestReport | None = None) -> pytest.TestReport:
+        call = CallInfo.from_call(fn, when=when, reraise=self.reraise)
+        report = ihook.pytest_runtest_makereport(item=item, call=call)
+        if first is not None:  # the item's three reports share equal keywords and properties: keep one copy
+            if report.keywords == first.keywords:
+                report.keywords = first.keywords
+            if report.user_properties == first.user_properties:
+                report.user_properties = first.user_properties
+        ihook.pytest_runtest_logreport(report=report)
+        return report
+
+
+def register_protocol(config: pytest.Config) -> None:
+    """Register `AuditProtocol` (unless `-p no:mlps_audit_protocol` blocks it)."""
+    if not config.pluginmanager.has_plugin(PROTOCOL_PLUGIN) and not config.pluginmanager.is_blocked(PROTOCOL_PLUGIN):
+        config.pluginmanager.register(AuditProtocol(config), PROTOCOL_PLUGIN)
