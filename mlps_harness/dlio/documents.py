@@ -14,7 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlps_harness.dlio.rank_files import RANK_FILE, rank_file_consistency, read_rank_files
+from mlps_harness.dlio.rank_files import (
+    RANK_FILE,
+    rank_file_consistency,
+    read_rank_files,
+)
 from mlps_harness.loader.parse import typed, validation_finding
 from mlps_harness.loader.safe_io import read_yaml
 from mlps_harness.model import DlioSummary, Run, WorkloadConfig

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -26,7 +26,7 @@ pytestmark = needs_samples
 def _copy(sample: Path, tmp_path: Path) -> tuple[Path, Path]:
     root = tmp_path / sample.name
     shutil.copytree(sample, root)
-    run_dir = sorted(p.parent for p in root.rglob("summary.json"))[0]
+    run_dir = min(p.parent for p in root.rglob("summary.json"))
     return root, run_dir
 
 

@@ -27,7 +27,7 @@ def test_checkpoint_workload_counts_two_hosts_with_one_hostname(openmpi, netns_c
             "--model", "llama3-8b", "--checkpoint-folder", str(folder), "--output-dir", str(out),
             "--size-scale", "0.0001", "--num-checkpoints-write", "1", "--num-checkpoints-read", "1",
             "--transfer-size", "256K"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd=REPO)
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=180, cwd=REPO)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["num_hosts"] == 2                       # not 1: the hostname is the same, the nodes are not
