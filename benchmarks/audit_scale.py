@@ -1,21 +1,24 @@
-"""Audit speed and memory at scale: builds a synthetic tree of N runs (6 per submission group) and times
-`pytest compliance` serially and with `-n 2`, side by side in one run.
+"""Audit speed and memory at scale (issue #14): `pytest compliance` on a realistic tree of N runs, side by side
+with upstream `mlpstorage reports reportgen` on the same tree, repeated, plus a synthetic tree as a second case.
 
-    python benchmarks/audit_scale.py [--runs 1000] [--keep DIR]
+    python benchmarks/audit_scale.py [--runs 1000] [--repeat 2] [--keep DIR] [--upstream PATH]
 
-Prints runs per second, seconds per rule test and peak memory (max RSS of the pytest processes), the
-scaling ratio between N/2 and N runs (1.0 = perfectly linear), and pytest-xdist's floor on this machine: the same
-number of empty pytest items (no fixtures, no plugin of ours) run serially and with -n 2. Targets (issue #2):
-1,000 runs in under 8 s with -n 2 and under 15 s serially; upstream `mlpstorage reports reportgen` takes about
-7.5 s for 1,000 runs.
+The realistic tree is built by `benchmarks/realistic_tree.py` from the upstream-written sample runs (167 systems x 6
+runs for N = 1,000, one OPEN finding per run, one INVALID per system); the synthetic tree by the training
+benchmark's `write_training_submission` (no findings, small files). Each round runs, interleaved: upstream
+reportgen on N runs (when `--upstream` exists; it writes results.json/csv into the tree, removed after), ours serially
+on N/2 and N runs, ours with `-n 2` on N runs, ours serially on the synthetic N-run tree. Prints per command the wall
+and CPU seconds, the peak RSS of the pytest process (the controller under -n) and the output line count, then the
+targets: serial time <= 1.0x upstream's measured in the same round (else under 12 s), time(N) / 2 time(N/2) near 1,
+peak RSS <= 150 MB, `-n 2` <= 1.3x serial, output of the -q audit at most a few hundred lines (<= 500).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import resource
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,11 +28,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from realistic_tree import build_realistic_tree  # noqa: E402
 
 from mlps_harness.benchmarks.training.synthetic import write_training_submission  # noqa: E402
 
+UPSTREAM = Path("/work/upstream-venv/bin/mlpstorage")
 
-def build_tree(root: Path, runs: int) -> None:
+
+def build_synthetic(root: Path, runs: int) -> None:
     """`runs` run directories in groups of 6 (one v3.0 submitter per group), each group with its datagen dir."""
     groups, rest = divmod(runs, 6)
     for g in range(groups + (1 if rest else 0)):
@@ -38,95 +46,83 @@ def build_tree(root: Path, runs: int) -> None:
                                   start=datetime(2025, 1, 1) + timedelta(days=g))
 
 
-def audit(root: Path, workers: int) -> tuple[float, int, float]:
-    """(wall seconds, rule tests, peak RSS MiB of children) for one audit of `root`."""
+def measure(cmd: list[str], out: Path) -> dict[str, float]:
+    """Wall and CPU seconds, peak RSS (MiB) of the started process itself, output lines and exit code."""
+    t0 = time.perf_counter()
+    with out.open("w") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    with out.open(errors="replace") as f:
+        lines = sum(1 for _ in f)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024,
+            "lines": lines, "rc": os.waitstatus_to_exitcode(status)}
+
+
+def ours(root: Path, workers: int = 1) -> list[str]:
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "compliance"), f"--results-dir={root}", "-q",
-           "-p", "no:cacheprovider", "--no-header", "-o", "console_output_style=classic"]
-    if workers > 1:
-        cmd += ["-n", str(workers)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    counts = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped|open|error)", proc.stdout[-2000:]))
-    if proc.returncode not in (0, 1):
-        print(proc.stdout[-3000:], proc.stderr[-3000:])
-        raise SystemExit(f"audit failed with exit code {proc.returncode}")
-    return wall, counts, max(peak, before) / 1024
-
-
-FLOOR_CONFTEST = """
-import pytest
-
-class Empty(pytest.Item):
-    def runtest(self):
-        pass
-
-class Items(pytest.File):
-    def collect(self):
-        for i in range(int(self.path.read_text())):
-            yield Empty.from_parent(self, name=f"empty{i}")
-
-def pytest_collect_file(file_path, parent):
-    if file_path.suffix == ".count":
-        return Items.from_parent(parent, path=file_path)
-"""
-
-
-def floor(base: Path, items: int, workers: int) -> float:
-    """Wall seconds for `items` empty pytest items, without our plugin: xdist's own per-test cost."""
-    d = base / "floor"
-    d.mkdir(exist_ok=True)
-    (d / "conftest.py").write_text(FLOOR_CONFTEST)
-    (d / "items.count").write_text(str(items))
-    cmd = [sys.executable, "-m", "pytest", str(d), "-q", "-p", "no:cacheprovider", "-p", "no:mlps_harness",
-           "--no-header", "-o", "console_output_style=classic", "--rootdir", str(d)]
-    if workers > 1:
-        cmd += ["-n", str(workers)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=d)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        print(proc.stdout[-2000:], proc.stderr[-2000:])
-        raise SystemExit(f"floor run failed with exit code {proc.returncode}")
-    return wall
+           "-p", "no:cacheprovider"]
+    return cmd + (["-n", str(workers)] if workers > 1 else [])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--keep", type=Path, default=None, help="build the trees here and keep them")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved rounds (default 2)")
+    parser.add_argument("--keep", type=Path, default=None, help="build the trees here (reused if present)")
+    parser.add_argument("--upstream", type=Path, default=UPSTREAM, help="upstream mlpstorage executable")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="mlps-audit-scale-"))
+    n, half = args.runs, args.runs // 2
     try:
-        sizes = [args.runs // 2, args.runs]
-        trees = {}
-        for n in sizes:
-            trees[n] = base / f"tree-{n}"
-            if not trees[n].exists():
-                t0 = time.perf_counter()
-                build_tree(trees[n], n)
-                print(f"built {n} runs in {time.perf_counter() - t0:.1f} s")
-        results, counts = {}, {}
-        for workers in (1, 2):
-            for n in sizes:
-                wall, tests, rss = audit(trees[n], workers)
-                results[(workers, n)] = wall
-                counts[n] = tests
-                print(f"-n {workers}: {n:5d} runs  {wall:6.2f} s  {n / wall:7.1f} runs/s  "
-                      f"{tests:6d} rule tests  {1000 * wall / max(tests, 1):.3f} ms/test  peak RSS {rss:.0f} MiB")
-        for workers in (1, 2):
-            half, full = results[(workers, sizes[0])], results[(workers, sizes[1])]
-            print(f"-n {workers}: time({sizes[1]}) / (2 x time({sizes[0]})) = {full / (2 * half):.2f} "
-                  "(1.0 = linear; below 1 means fixed start-up cost dominates)")
-        tests = counts[args.runs]
-        empty = {w: floor(base, tests, w) for w in (1, 2)}
-        print(f"xdist floor: {tests} empty pytest items take {empty[1]:.2f} s serially, {empty[2]:.2f} s with -n 2 "
-              f"(ratio -n 2 / serial {empty[2] / empty[1]:.2f}; the audit's ratio "
-              f"{results[(2, args.runs)] / results[(1, args.runs)]:.2f})")
-        print(f"target: {args.runs} runs under 8 s with -n 2 -> {results[(2, args.runs)]:.2f} s; "
-              f"under 15 s serially -> {results[(1, args.runs)]:.2f} s")
+        trees = {"real": base / f"realistic-{n}", "half": base / f"realistic-{half}", "synth": base / f"synthetic-{n}"}
+        for key, size in (("real", n), ("half", half)):
+            if not trees[key].exists():
+                info = build_realistic_tree(trees[key], size)
+                print(f"built realistic tree: {size} runs, {info['systems']} systems, {info['files']} files, "
+                      f"{info['bytes'] / 2**20:.0f} MiB in {info['seconds']:.1f} s")
+        if not trees["synth"].exists():
+            build_synthetic(trees["synth"], n)
+            print(f"built synthetic tree: {n} runs")
+        commands = {f"upstream reportgen {n}": [str(args.upstream), "reports", "reportgen", "--results-dir",
+                                                str(trees["real"])]} if args.upstream.exists() else {}
+        commands |= {f"ours serial {half}": ours(trees["half"]), f"ours serial {n}": ours(trees["real"]),
+                     f"ours -n 2 {n}": ours(trees["real"], 2), f"ours serial synthetic {n}": ours(trees["synth"])}
+        rows: dict[str, list[dict[str, float]]] = {k: [] for k in commands}
+        for rnd in range(args.repeat):
+            for label, cmd in commands.items():
+                r = measure(cmd, base / "out.txt")
+                for leftover in ("results.json", "results.csv"):
+                    (trees["real"] / leftover).unlink(missing_ok=True)
+                if r["rc"] not in (0, 1):
+                    print((base / "out.txt").read_text()[-3000:])
+                    raise SystemExit(f"{label}: exit code {r['rc']}")
+                rows[label].append(r)
+                print(f"round {rnd + 1} {label:28} {r['wall']:6.2f} s wall {r['cpu']:6.2f} s CPU "
+                      f"peak RSS {r['rss']:5.0f} MiB {r['lines']:6d} lines  (load {os.getloadavg()[0]:.1f})")
+        med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu", "rss", "lines")}
+               for k, v in rows.items()}
+        serial, parallel = f"ours serial {n}", f"ours -n 2 {n}"
+        print("\ntargets (medians over rounds; ratios per round, measured side by side):")
+        up = f"upstream reportgen {n}"
+        if up in rows:
+            ratios = [o["wall"] / u["wall"] for o, u in zip(rows[serial], rows[up], strict=True)]
+            cpu = [o["cpu"] / u["cpu"] for o, u in zip(rows[serial], rows[up], strict=True)]
+            print(f"  serial / upstream reportgen: wall {', '.join(f'{x:.2f}' for x in ratios)}; "
+                  f"CPU {', '.join(f'{x:.2f}' for x in cpu)} (target <= 1.0; upstream {med[up]['wall']:.1f} s, "
+                  f"{med[up]['rss']:.0f} MiB, {med[up]['lines']:.0f} lines)")
+        else:
+            print(f"  serial {n} runs: {med[serial]['wall']:.2f} s (target < 12 s; no upstream at {args.upstream})")
+        linear = [f / (2 * h["wall"]) for f, h in zip((r["wall"] for r in rows[serial]), rows[f"ours serial {half}"],
+                                                      strict=True)]
+        print(f"  linearity time({n}) / 2 time({half}): {', '.join(f'{x:.2f}' for x in linear)} (1.0 = linear)")
+        print(f"  peak RSS serial {n}: {med[serial]['rss']:.0f} MiB, {half}: {med[f'ours serial {half}']['rss']:.0f} "
+              f"MiB (target <= 150 MB)")
+        xd = [p["wall"] / s["wall"] for p, s in zip(rows[parallel], rows[serial], strict=True)]
+        print(f"  -n 2 / serial: {', '.join(f'{x:.2f}' for x in xd)} (target <= 1.3); controller peak RSS "
+              f"{med[parallel]['rss']:.0f} MiB")
+        print(f"  output lines of the -q audit: {med[serial]['lines']:.0f} (target: a few hundred, <= 500)")
+        print(f"  synthetic {n} runs serial: {med[f'ours serial synthetic {n}']['wall']:.2f} s")
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
