@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,12 @@ def run_ids(root: Path) -> list[str]:
 
 
 def run_pytest(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m pytest <args>` in `cwd` in a real subprocess, capturing output."""
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
+    """`python -m pytest <args>` in `cwd` in a real subprocess, capturing output.
+
+    The suites' default data dir is `$MLPSTORAGE_DATA_DIR` (else a shared directory under the system temp dir): each
+    test's suites get their own `<cwd>/data` unless the caller's environment already names one, so tests never share
+    datasets, checkpoints or results locks."""
+    env = {**os.environ}
+    env.setdefault("MLPSTORAGE_DATA_DIR", str(Path(cwd) / "data"))
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
