@@ -22,8 +22,14 @@ from .cache import MultiTierCache
 from .config import BenchmarkConfig
 from .models import block_bytes, get_model
 from .procinfo import seconds_since_process_start
+from .sources import (
+    PacedGenerator,
+    ShareGptTurns,
+    TraceGenerator,
+    load_burst_trace,
+    load_sharegpt,
+)
 from .tiers import GIB, CpuTier, NvmeTier, OperationAborted, SimulatedGpuTier
-from .sources import PacedGenerator, ShareGptTurns, TraceGenerator, load_burst_trace, load_sharegpt
 from .workload import OpenLoopGenerator, Phase, Request, make_users, next_request
 
 log = logging.getLogger("kv_cache")
@@ -161,11 +167,13 @@ class KVCacheBenchmark:
         """The request source: synthetic users, ShareGPT turns or a trace; paced by think time or a rate."""
         config, rng = self.config, random.Random(self.seed + 1)
         if config.burst_trace_path is not None:
-            return TraceGenerator(config.trace_rows or load_burst_trace(config.burst_trace_path), requests, rng, self.stop,
-                                  config.trace_speedup, config.replay_cycles, config.max_requests)
+            rows = config.trace_rows or load_burst_trace(config.burst_trace_path)
+            return TraceGenerator(rows, requests, rng, self.stop, config.trace_speedup, config.replay_cycles,
+                                  config.max_requests)
         make = None
         if config.dataset_path is not None:
-            make = ShareGptTurns(config.conversations or load_sharegpt(config.dataset_path, config.max_conversations), config.multi_turn)
+            conversations = config.conversations or load_sharegpt(config.dataset_path, config.max_conversations)
+            make = ShareGptTurns(conversations, config.multi_turn)
         if config.request_rate > 0:
             make = make or (lambda user, r, now: next_request(user, r, config.multi_turn, now))
             return PacedGenerator(users, requests, rng, self.stop, config.request_rate, make, config.max_requests)

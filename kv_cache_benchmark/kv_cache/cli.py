@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--output", default=None, help="result JSON (default benchmark_results_<ts>.json)")
     add("--seed", type=int, default=None)
     add("--max-concurrent-allocs", type=int, default=0)
-    add("--request-rate", type=float, default=0.0, help="requests per second, Poisson arrivals (0 = each user's think time)")
+    add("--request-rate", type=float, default=0.0,
+        help="requests per second, Poisson arrivals (0 = each user's think time)")
     add("--max-requests", type=int, default=0)
     add("--xlsx-output", default=None, help="not available")
     add("--config", default=None, help="YAML file of flag defaults ({num-users: 4, ...}); command-line flags win")

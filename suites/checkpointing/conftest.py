@@ -2,7 +2,8 @@
 --checkpoint-two-phase) of the MPI checkpoint workload, then every checkpointing rule on the runs just written.
 
 With no options it runs the embedded default: llama3-8b scaled to ~32 MiB per checkpoint on 2 ranks, 10 writes and
-10 reads, checkpoints under <data-dir>/checkpoints (default <tmp>/mlps-harness/data), results under ./results/checkpointing/llama3-8b/<datetime>/.
+10 reads, checkpoints under <data-dir>/checkpoints (default <tmp>/mlps-harness/data), results under
+./results/checkpointing/llama3-8b/<datetime>/. `--checkpoint-storage=object` writes the shards to an S3 bucket.
 """
 
 from __future__ import annotations

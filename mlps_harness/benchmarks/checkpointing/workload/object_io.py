@@ -26,8 +26,8 @@ def _client(endpoint: str | None) -> Any:
         import boto3
         from botocore.config import Config
     except ImportError:
-        raise CheckpointUsageError("--storage", "object mode needs boto3, which is not installed; "
-                                                "install it with: pip install boto3 (or bash scripts/setup.sh)") from None
+        raise CheckpointUsageError("--storage", "object mode needs boto3, which is not installed; install it "
+                                                "with: pip install boto3 (or bash scripts/setup.sh)") from None
     config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"},
                     connect_timeout=10, read_timeout=120)
     return boto3.client("s3", endpoint_url=endpoint or None, config=config)
