@@ -97,7 +97,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in empty]
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     """Where --results-dir, --data-dir, --checkpoint-folder, --org and --system came from (option, environment)."""
     from mlps_harness.suite.options import settings_header
 

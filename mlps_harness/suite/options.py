@@ -54,12 +54,13 @@ def apply_env_defaults(config: pytest.Config) -> dict[str, str]:
     return sources
 
 
-def settings_header(config: pytest.Config) -> str:
-    """One header line: each environment-backed option with its value and source."""
+def settings_header(config: pytest.Config) -> list[str]:
+    """One header line naming each environment-backed option that is set, with its value and source (none when
+    every one is at its default, as in a plain test run)."""
     sources = apply_env_defaults(config)
-    shown = [f"{option.lstrip('-')}={config.getoption(option) or '-'} ({source})"
-             for option, source in sources.items() if source != "default" or option == "--results-dir"]
-    return "settings: " + ", ".join(shown)
+    shown = [f"{option.lstrip('-')}={config.getoption(option)} ({source})"
+             for option, source in sources.items() if source != "default"]
+    return ["settings: " + ", ".join(shown)] if shown else []
 
 
 def positive_int(text: str) -> int:
