@@ -49,9 +49,8 @@ class RecallStats(_Doc):
     mean_recall: Num | None = None
 
 
-class Statistics(_Doc):
-    """Upstream's native statistics (`statistics.json`, `vdb_multi_node_summary.json`): latency, throughput and the
-    recall mapping (`mean_recall`, `num_queries_evaluated`, ...)."""
+class _QueryFigures(_Doc):
+    """Throughput and latency figures, as statistics.json and summary.json both record them."""
 
     throughput_qps: Num | None = None
     mean_latency_ms: Num | None = None
@@ -60,6 +59,12 @@ class Statistics(_Doc):
     p999_latency_ms: Num | None = None
     total_queries: Int | None = None
     total_time_seconds: Num | None = None
+
+
+class Statistics(_QueryFigures):
+    """Upstream's native statistics (`statistics.json`, `vdb_multi_node_summary.json`): latency, throughput and the
+    recall mapping (`mean_recall`, `num_queries_evaluated`, ...)."""
+
     recall: RecallStats | None = None
 
 
@@ -79,16 +84,9 @@ class ResultVerdict(_Doc):
     flat_setup: FlatSetup | None = None
 
 
-class VdbSummary(_Doc):
+class VdbSummary(_QueryFigures):
     """`summary.json`: statistics.json with recall reduced to its mean, plus the dataset and index."""
 
-    throughput_qps: Num | None = None
-    mean_latency_ms: Num | None = None
-    p95_latency_ms: Num | None = None
-    p99_latency_ms: Num | None = None
-    p999_latency_ms: Num | None = None
-    total_queries: Int | None = None
-    total_time_seconds: Num | None = None
     recall: Num | RecallStats | None = None
     recall_k: Int | None = None
     engine: Str | None = None
