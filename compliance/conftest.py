@@ -10,7 +10,14 @@ from mlps_harness.audit import AuditModule, register_protocol
 from mlps_harness.plugin import audit_index, order_by_target
 
 
+def _only_help(config: pytest.Config) -> bool:
+    """`pytest compliance --help` / `--version` read no results tree."""
+    return bool(getattr(config.option, "help", False) or getattr(config.option, "version", False))
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if _only_help(config):
+        return
     audit_index(config)  # bad --results-dir is a usage error before anything is collected
     register_protocol(config)  # rule items without pytest's per-phase wrappers (-p no:mlps_audit_protocol: off)
     if config.option.tbstyle == "auto":
@@ -22,6 +29,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """A tree that a suite is still writing is audited as it is now: say so."""
     from mlps_harness.suite.rundirs import writers_of
 
+    if _only_help(config):
+        return []
     return [f"warning: a suite is still writing into this results dir ({line}); runs may be missing or incomplete"
             for line in writers_of(audit_index(config).root)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import REPO
+from tests.helpers import COMPLIANCE, REPO
 
 
 def test_tree_without_any_benchmark_dir_is_a_usage_error(pytester, tmp_path: Path) -> None:
@@ -40,3 +40,11 @@ def test_unknown_rule_id_in_marker_expression_is_a_usage_error(pytester, tmp_pat
     ok = pytester.runpytest_subprocess(str(REPO / "compliance"), f"--results-dir={tmp_path}", "-m", "rule(id='3.3.2')")
     assert ok.ret == 0
     ok.stdout.fnmatch_lines(["*6 passed*"])
+
+
+def test_compliance_help_needs_no_results_dir(pytester, tmp_path: Path) -> None:
+    """`pytest compliance --help` lists the options instead of asking for --results-dir."""
+    result = pytester.runpytest_subprocess(str(COMPLIANCE), "--help")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0, out[-2000:]
+    assert "--results-dir=DIR" in out and "--kv-cache-dir" in out and "required" not in out
