@@ -122,7 +122,8 @@ def audit_index(config: pytest.Config) -> "ResultsIndex":
     root = results_dir(config)
     from mlps_harness.spec import benchmark_names, benchmarks
 
-    layouts = ", ".join(f"{name}/" + "".join(f"<{part}>/" for part in spec.path_layouts[0]) + "<YYYYMMDD_HHMMSS>/"
+    layouts = ", ".join(f"{name}/" + "".join(f"{spec.default_command}/" if part == "command" else f"<{part}>/"
+                                             for part in spec.path_layouts[0]) + "<YYYYMMDD_HHMMSS>/"
                         for name, spec in sorted(benchmarks().items()))
     hint = (f"expected a results dir holding run directories ({layouts}) or a submission tree "
             "closed|open/<org>/results/<system>/...")
