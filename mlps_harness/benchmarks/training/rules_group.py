@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 
 from mlps_harness.benchmarks.training.ruleset import training_rules
 from mlps_harness.model import Run, RunGroup
-from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid
+from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, warning
 from mlps_harness.rules.registry import rule
 
 T = "training"
@@ -138,3 +139,20 @@ def consistent_parameters(group: RunGroup) -> Iterator[Finding]:
                     yield invalid(f"{key} differs between {known[0][0].ref.leaf} and {other.ref.leaf}",
                                   parameter=key, expected=str(known[0][1]), actual=str(value),
                                   file=other.run_id, fix="all runs of a submission must use identical parameters")
+
+
+@rule("2.1.12", "datasize-phase", benchmark=T, scope="group", commands=None, versions=("v3.0",))
+def datasize_phase(group: RunGroup) -> Iterator[Finding]:
+    """The training tree keeps its `datasize/` phase directory beside `datagen/` and `run/` (the v3.0 review's
+    trainingPhases check: a warning, the verdict unchanged)."""
+    ref = next((r.ref for r in group.runs if r.ref.command in ("run", "datagen")), None)
+    if ref is None:
+        raise NotApplicable("no run or datagen directory in this group")
+    model_dir = Path(ref.path).parent.parent
+    if (model_dir / "datasize").is_dir():
+        yield closed("datasize/ phase directory present", parameter="datasize/")
+    else:
+        yield warning(f"{group.group_id}/datasize/ is absent: the v3.0 round expects the datasize phase's output "
+                      "beside datagen/ and run/", parameter="datasize/", expected="directory", actual="absent",
+                      file=f"{group.group_id}/datasize",
+                      fix="keep the datasize step's output directory (its metadata and log) in the submission")

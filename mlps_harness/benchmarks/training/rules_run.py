@@ -268,6 +268,20 @@ def accelerators_per_host(run: Run) -> Iterator[Finding]:
                       fix="use a multiple of the host count")
 
 
+@rule("3.3.3", "single-host-accelerators", benchmark=T, versions=("v3.0",))
+def single_host_accelerators(run: Run) -> Iterator[Finding]:
+    """A single client host simulates at least 4 accelerators (the v3.0 review's advisory: a warning only)."""
+    hosts, procs = host_count(run), run.num_processes
+    if not hosts or not procs:
+        raise NotApplicable("host or process count not recorded")
+    if hosts == 1 and procs < 4:
+        yield warning(f"one host simulates only {procs} accelerator(s)", parameter="num_accelerators",
+                      expected=">= 4 on a single host", actual=str(procs), file=_meta(run),
+                      fix="simulate at least 4 accelerators on the client, or add client hosts")
+    else:
+        yield closed(f"{procs} accelerators on {hosts} host(s)", parameter="num_accelerators", actual=str(procs))
+
+
 @rule("3.4.1", "data-dir-separate", benchmark=T)
 def data_dir_separate(run: Run) -> Iterator[Finding]:
     """The data dir and the results dir are both recorded and are different directories."""
