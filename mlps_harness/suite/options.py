@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from mlps_harness.argtypes import positive_float, positive_int
 
 if TYPE_CHECKING:
     from mlps_harness.launch import MpiLaunchSpec
@@ -61,58 +61,6 @@ def settings_header(config: pytest.Config) -> list[str]:
     shown = [f"{option.lstrip('-')}={config.getoption(option)} ({source})"
              for option, source in sources.items() if source != "default"]
     return ["settings: " + ", ".join(shown)] if shown else []
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number > 0 (0 or a negative count is a usage error, never a silent default)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0 (counts that may be zero, seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite number >= 0 (durations and sizes that may be zero)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-def port_number(text: str) -> int:
-    """argparse type: a TCP port, 1-65535."""
-    value = positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0 (memory sizes, timeouts)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
 
 
 def add_suite_options(parser: pytest.Parser) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlps_harness.suite.options import non_negative_int, positive_float
+from mlps_harness.argtypes import non_negative_int, positive_float
 
 
 def add_options(group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlps_harness.suite.options import (
+from mlps_harness.argtypes import (
     non_negative_float,
     non_negative_int,
     positive_int,

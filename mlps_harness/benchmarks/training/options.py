@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlps_harness.suite.options import positive_int
+from mlps_harness.argtypes import positive_int
 
 
 def add_options(group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlps_harness.suite.options import port_number, positive_float, positive_int
+from mlps_harness.argtypes import port_number, positive_float, positive_int
 
 
 def add_options(group: Any) -> None:

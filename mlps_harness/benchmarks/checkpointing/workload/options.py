@@ -7,6 +7,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mlps_harness.argtypes import non_negative_float, non_negative_int, positive_float
+
 from .sizing import CheckpointUsageError, model_names
 
 DEFAULT_TRANSFER_SIZE = 16 << 20
@@ -83,16 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="existing, writable directory for checkpoint shards (object mode: unused)")
     parser.add_argument("--output-dir", required=True, type=Path,
                         help="where summary.json and per-rank files go (created if missing)")
-    parser.add_argument("--num-checkpoints-write", type=int, default=10)
-    parser.add_argument("--num-checkpoints-read", type=int, default=10)
+    parser.add_argument("--num-checkpoints-write", type=non_negative_int, default=10)
+    parser.add_argument("--num-checkpoints-read", type=non_negative_int, default=10)
     parser.add_argument("--transfer-size", default=str(DEFAULT_TRANSFER_SIZE),
                         help="I/O block size, bytes or with K/M/G suffix (default 16M)")
     parser.add_argument("--odirect", action="store_true", help="open shards with O_DIRECT")
     parser.add_argument("--no-fsync", dest="fsync", action="store_false",
                         help="skip fsync after each shard (not allowed for CLOSED results)")
-    parser.add_argument("--time-between-checkpoints", type=float, default=0.0,
+    parser.add_argument("--time-between-checkpoints", type=non_negative_float, default=0.0,
                         help="seconds to sleep before each checkpoint, as upstream does (default 0)")
-    parser.add_argument("--size-scale", type=float, default=1.0,
+    parser.add_argument("--size-scale", type=positive_float, default=1.0,
                         help="multiply every checkpoint size by this (e.g. 0.0001 on small machines)")
     parser.add_argument("--subset", action=argparse.BooleanOptionalAction, default=None,
                         help="force subset mode on/off (default: on when ranks < CLOSED count)")
