@@ -25,6 +25,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.tbstyle = "no"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Without an explicit -r, the audit's short summary lists only rule crashes (E): the verdict panel already lists
+    every finding once, with the runs it hit; `-r fE` (or -rA) restores pytest's line per failed rule test."""
+    from _pytest.terminal import _REPORTCHARS_DEFAULT
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    given = any(arg.startswith(("-r", "--report-chars")) and not arg.startswith("--results-dir")
+                for arg in session.config.invocation_params.args)
+    if reporter is not None and session.config.option.reportchars == _REPORTCHARS_DEFAULT and not given:
+        reporter.reportchars = "E"
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """A tree that a suite is still writing is audited as it is now: say so."""
     from mlps_harness.suite.rundirs import writers_of
