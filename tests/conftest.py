@@ -60,6 +60,6 @@ def audit(pytester: pytest.Pytester) -> Callable[..., Audit]:
 @pytest.fixture
 def suite_runner(tmp_path: Path):
     """Run a suite (or the audit) in a real subprocess with results and data under tmp_path."""
-    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return run_pytest(tmp_path, *args, timeout=timeout)
+    def run(*args: str, timeout: float = 600, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+        return run_pytest(tmp_path, *args, timeout=timeout, env=env)
     return run

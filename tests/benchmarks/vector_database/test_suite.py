@@ -178,7 +178,9 @@ def test_a_server_given_by_host_and_port(tmp_path: Path, suite_runner, milvus_se
     """--vdb-host/--vdb-port: nothing is started, the engine is asked (milvus-lite here), DISKANN is refused."""
     results = tmp_path / "results"
     target = ["--vdb-host=127.0.0.1", f"--vdb-port={milvus_server}", f"--results-dir={results}"]
-    suite = suite_runner(SUITE, *SMALL, *target, "--vdb-collection=remote", "-rs", "-v")
+    # no data dir declared at all (neither --data-dir nor $MLPSTORAGE_DATA_DIR): the server's storage is unknown
+    suite = suite_runner(SUITE, *SMALL, *target, "--vdb-collection=remote", "-rs", "-v",
+                         env={"MLPSTORAGE_DATA_DIR": None})
     out = suite.stdout + suite.stderr
     assert "Traceback" not in out and "load failed" not in out, out[-3000:]
     assert f"backend: milvus-lite at 127.0.0.1:{milvus_server}" in suite.stdout
