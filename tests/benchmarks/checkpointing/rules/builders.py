@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from mlps_harness.loader import ResultsIndex
-from mlps_harness.rules import REGISTRY, RuleResult, all_rules, evaluate
+from mlps_harness.rules import RuleResult
+from mlps_harness.testing import rule_result
 
 DLIO_NAMES = {"llama3-8b": "llama_8b", "llama3-70b": "llama_70b", "llama3-405b": "llama_405b", "llama3-1t": "llama_1t"}
 T0 = datetime(2025, 6, 1, 12, 0, 0)
@@ -98,15 +98,7 @@ def filesystems(folder_dev: str, results_dev: str) -> dict:
 
 def result(root: Path, rule: str, target: str | None = None, version: str = "v2.0") -> RuleResult:
     """Evaluate one rule (`<id>-<slug>` or bare id) on the only run (or the group) of `root`."""
-    all_rules()
-    entry = REGISTRY.get(rule) or next(r for r in REGISTRY.values() if r.id == rule and r.benchmark in
-                                       ("checkpointing", "*"))
-    index = ResultsIndex(root, version)
-    if entry.scope == "group":
-        obj = index.group(target or index.group_ids()[0])
-    else:
-        obj = index.run(target or index.refs[0].run_id)
-    return evaluate(entry, obj, version)
+    return rule_result(root, rule, target, rules_version=version, benchmark="checkpointing")
 
 
 def division(root: Path, rule: str, version: str = "v2.0", target: str | None = None) -> str:

@@ -75,9 +75,9 @@ def test_subset_mode_not_applicable_and_unknown_mode(tmp_path: Path) -> None:
 @pytest.mark.parametrize("version", ["v2.0", "v3.0"])
 def test_allowed_params(tmp_path: Path, version: str) -> None:
     write_run(tmp_path / "a", params={"storage.storage_root": "/mnt"})
-    assert division(tmp_path / "a", "4.6.3", version) == "CLOSED"
+    assert division(tmp_path / "a", "4.6.3-allowed-params", version) == "CLOSED"
     write_run(tmp_path / "b", params={"model.num_layers": 2})
-    res = result(tmp_path / "b", "4.6.3", version=version)
+    res = result(tmp_path / "b", "4.6.3-allowed-params", version=version)
     assert res.division.value == "INVALID"
     assert [f.parameter for f in res.problems()] == ["model.num_layers"]
 
@@ -85,7 +85,7 @@ def test_allowed_params(tmp_path: Path, version: str) -> None:
 def test_allowed_params_from_overrides_yaml(tmp_path: Path) -> None:
     """Upstream runs without params_dict: the overrides come from dlio_config/overrides.yaml."""
     write_run(tmp_path, params={"model.transformer.hidden_size": 64}, use_overrides_only=True)
-    res = result(tmp_path, "4.6.3")
+    res = result(tmp_path, "4.6.3-allowed-params")
     assert res.division.value == "INVALID"
     assert res.problems()[0].file.endswith("dlio_config/overrides.yaml")
 
@@ -208,7 +208,7 @@ def test_layout_required_files(tmp_path: Path) -> None:
 def test_real_upstream_sample_is_invalid() -> None:
     """Upstream v2.0 said CLOSED; the model.* overrides and the 2.7 MB checkpoint make it INVALID."""
     run_id = "checkpointing/llama3-8b/20261129_134047"
-    params = result(SAMPLE, "4.6.3", run_id)
+    params = result(SAMPLE, "4.6.3-allowed-params", run_id)
     assert params.division.value == "INVALID"
     assert {f.parameter for f in params.problems()} == {
         "model.num_layers", "model.transformer.vocab_size", "model.transformer.hidden_size",

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlps_harness.loader import ResultsIndex
-from mlps_harness.rules import REGISTRY, RuleResult, evaluate
+from mlps_harness.rules import RuleResult
+from mlps_harness.testing import rule_result
 
 LEAF = "20260101_120000"
 START = datetime(2026, 1, 1, 12, 0, 5)
@@ -223,12 +223,7 @@ def build_upstream_run(root: Path, *, summary_name: str = "summary.json", option
 
 def check(root: Path, run_id: str, rule_name: str, version: str = "auto") -> RuleResult:
     """Evaluate one registered rule on one run of a tree, through the audit's own loader."""
-    index = ResultsIndex(root, version)
-    run = index.run(run_id)
-    from mlps_harness.rules import all_rules
-
-    all_rules()
-    return evaluate(REGISTRY[rule_name], run, run.rules_version)
+    return rule_result(root, rule_name, run_id, rules_version=version)
 
 
 def division(result: RuleResult) -> str:
