@@ -141,7 +141,7 @@ def consistent_parameters(group: RunGroup) -> Iterator[Finding]:
                                   file=other.run_id, fix="all runs of a submission must use identical parameters")
 
 
-@rule("2.1.12", "datasize-phase", benchmark=T, scope="group", commands=None, versions=("v3.0",))
+@rule("2.1.12", "training-phases", benchmark=T, scope="group", commands=None, versions=("v3.0",))
 def datasize_phase(group: RunGroup) -> Iterator[Finding]:
     """The training tree keeps its `datasize/` phase directory beside `datagen/` and `run/` (the v3.0 review's
     trainingPhases check: a warning, the verdict unchanged)."""
