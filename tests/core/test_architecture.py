@@ -97,3 +97,11 @@ def test_each_benchmark_lives_in_its_own_package(name: str) -> None:
     for module in spec.rule_modules:
         assert module.startswith(f"mlps_harness.benchmarks.{name}."), module
     assert spec.ruleset_dir is not None and spec.ruleset_dir.is_relative_to(BENCHMARKS_DIR / name)
+
+
+def test_no_rule_name_is_selected_by_the_datasize_stage_keyword() -> None:
+    """`pytest suites/<benchmark> -k datasize` must select the datasize stage alone: a rule test whose name holds
+    'datasize' would be selected too and make the suite launch its runs to evaluate it."""
+    from mlps_harness.rules import all_rules
+
+    assert [r.name for r in all_rules() if "datasize" in r.name.lower()] == []
