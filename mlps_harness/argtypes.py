@@ -8,39 +8,35 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
+from typing import Any
+
+
+def _parsed(text: str, convert: type, ok: Callable[[Any], bool], wanted: str, finite_wanted: str | None = None) -> Any:
+    """`text` converted, or an ArgumentTypeError naming what was expected (`finite_wanted` when the value parsed but
+    is out of range or not finite)."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+    if (convert is float and not math.isfinite(value)) or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {finite_wanted or wanted}, got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number > 0 (0 or a negative count is a usage error, never a silent default)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0 (a positive count), got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0 (a positive count), got {text!r}")
-    return value
+    return _parsed(text, int, lambda v: v >= 1, "a whole number > 0 (a positive count)")
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: a whole number >= 0 (counts that may be zero, seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+    return _parsed(text, int, lambda v: v >= 0, "a whole number >= 0")
 
 
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (durations and sizes that may be zero)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
+    return _parsed(text, float, lambda v: v >= 0, "a number >= 0", "a finite number >= 0")
 
 
 def port_number(text: str) -> int:
@@ -53,10 +49,4 @@ def port_number(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0 (memory sizes, timeouts)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0 (positive), got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0 (positive), got {text!r}")
-    return value
+    return _parsed(text, float, lambda v: v > 0, "a number > 0 (positive)", "a finite number > 0 (positive)")
