@@ -12,7 +12,7 @@ import pytest
 
 from mlps_harness.benchmarks.checkpointing.configview import configview_lines, location
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan, build_plan
-from mlps_harness.benchmarks.checkpointing.stages import Launch, run_all
+from mlps_harness.benchmarks.checkpointing.stages import run_all
 from mlps_harness.suite.cluster import collect_cluster
 from mlps_harness.reporting.results import default_results_dir
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
@@ -22,6 +22,7 @@ from mlps_harness.suite.rundirs import RunInterrupted
 from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
 from mlps_harness.suite.signals import install_stop_signals, interrupt_exits
+from mlps_harness.suite.stage_result import StageResult, written_dirs
 
 PLAN_KEY = pytest.StashKey[CheckpointPlan]()
 
@@ -81,7 +82,7 @@ def cluster_info(pytestconfig: pytest.Config, checkpoint_plan: CheckpointPlan) -
 
 @pytest.fixture(scope="session")
 def checkpoint_runs(pytestconfig: pytest.Config, checkpoint_plan: CheckpointPlan,
-                    cluster_info: dict) -> dict[str, Launch]:
+                    cluster_info: dict) -> dict[str, StageResult]:
     """Every planned invocation, back to back; stops at the first failed one."""
     writers = {slot: live_writer(pytestconfig, slot) for slot in checkpoint_plan.slots}
     try:
@@ -92,7 +93,7 @@ def checkpoint_runs(pytestconfig: pytest.Config, checkpoint_plan: CheckpointPlan
 
 
 @pytest.fixture(scope="session")
-def mlps_results(checkpoint_plan: CheckpointPlan, checkpoint_runs: dict[str, Launch]):
+def mlps_results(checkpoint_plan: CheckpointPlan, checkpoint_runs: dict[str, StageResult]) -> SuiteIndex:
     """This session's runs, loaded back through the audit's own loader."""
-    dirs = {slot: launch.run_dir for slot, launch in checkpoint_runs.items()}
-    return SuiteIndex(checkpoint_plan.results_dir, dirs, checkpoint_plan.rules_version)
+    return SuiteIndex(checkpoint_plan.results_dir, written_dirs(checkpoint_runs.values()),
+                      checkpoint_plan.rules_version)

@@ -6,8 +6,8 @@ import pytest
 
 from mlps_harness.benchmarks.checkpointing.configview import datasize, datasize_lines
 from mlps_harness.benchmarks.checkpointing.plan import CheckpointPlan
-from mlps_harness.benchmarks.checkpointing.stages import Launch
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
+from mlps_harness.suite.stage_result import StageResult
 
 
 @pytest.mark.stage("plan")
@@ -29,7 +29,7 @@ def test_datasize(checkpoint_plan: CheckpointPlan) -> None:
 
 
 @pytest.mark.stage("run")
-def test_run(checkpoint_runs: dict[str, Launch], slot: str) -> None:
+def test_run(checkpoint_runs: dict[str, StageResult], slot: str) -> None:
     """One invocation of the checkpoint workload under mpirun."""
     if slot not in checkpoint_runs:
         pytest.skip("not run: an earlier invocation failed")

@@ -9,7 +9,7 @@ import pytest
 
 from mlps_harness.benchmarks.training.configview import configview_lines
 from mlps_harness.benchmarks.training.plan import TrainingPlan, build_plan
-from mlps_harness.benchmarks.training.stages import Launch, dataset_space_problem, generate_dataset, launch
+from mlps_harness.benchmarks.training.stages import dataset_space_problem, generate_dataset, launch
 from mlps_harness.suite.cluster import collect_cluster, summary_host_count_warning
 from mlps_harness.reporting.results import default_results_dir
 from mlps_harness.suite.collection import parametrize_suite, skip_stages_for_what_if
@@ -19,6 +19,7 @@ from mlps_harness.suite.rundirs import RunInterrupted
 from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
 from mlps_harness.suite.signals import install_stop_signals, interrupt_exits
+from mlps_harness.suite.stage_result import StageResult, written_dirs
 
 PLAN_KEY = pytest.StashKey[TrainingPlan]()
 
@@ -96,7 +97,7 @@ def cluster_info(training_plan: TrainingPlan) -> dict:
 
 
 @pytest.fixture(scope="session")
-def training_dataset(pytestconfig: pytest.Config, training_plan: TrainingPlan, cluster_info: dict) -> Launch:
+def training_dataset(pytestconfig: pytest.Config, training_plan: TrainingPlan, cluster_info: dict) -> StageResult:
     """The dataset: generated once, or reused when the manifest shows identical parameters."""
     try:
         return generate_dataset(training_plan, cluster_info, live_writer(pytestconfig, "datagen"))
@@ -105,10 +106,10 @@ def training_dataset(pytestconfig: pytest.Config, training_plan: TrainingPlan, c
 
 
 @pytest.fixture(scope="session")
-def training_runs(pytestconfig: pytest.Config, training_plan: TrainingPlan, training_dataset: Launch,
-                  cluster_info: dict) -> dict[str, Launch]:
+def training_runs(pytestconfig: pytest.Config, training_plan: TrainingPlan, training_dataset: StageResult,
+                  cluster_info: dict) -> dict[str, StageResult]:
     """Warm-up plus `--loops` runs back to back; stops at the first failed launch."""
-    done: dict[str, Launch] = {}
+    done: dict[str, StageResult] = {}
     if not training_dataset.ok:
         return done
     for number, slot in enumerate(training_plan.run_slots):
@@ -125,9 +126,8 @@ def training_runs(pytestconfig: pytest.Config, training_plan: TrainingPlan, trai
 
 
 @pytest.fixture(scope="session")
-def mlps_results(training_plan: TrainingPlan, training_dataset: Launch, training_runs: dict[str, Launch]):
-    """This session's runs, loaded back through the audit's own loader."""
-    dirs = {slot: launch.run_dir for slot, launch in training_runs.items()}
-    if training_dataset.run_dir.is_dir():
-        dirs["datagen"] = training_dataset.run_dir
+def mlps_results(training_plan: TrainingPlan, training_dataset: StageResult,
+                 training_runs: dict[str, StageResult]) -> SuiteIndex:
+    """This session's runs (and the datagen run its dataset came from), loaded back through the audit's loader."""
+    dirs = written_dirs([*training_runs.values(), training_dataset])
     return SuiteIndex(training_plan.results_dir, dirs, training_plan.rules_version)

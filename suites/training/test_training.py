@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mlps_harness.benchmarks.training.plan import TrainingPlan
-from mlps_harness.benchmarks.training.stages import Launch
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
+from mlps_harness.suite.stage_result import StageResult
 
 
 @pytest.mark.stage("datasize")
@@ -27,14 +27,14 @@ def test_datasize(training_plan: TrainingPlan) -> None:
 
 
 @pytest.mark.stage("datagen")
-def test_datagen(training_dataset: Launch) -> None:
+def test_datagen(training_dataset: StageResult) -> None:
     """The dataset was generated (or a dataset with identical parameters reused)."""
     if not training_dataset.ok:
         pytest.fail(training_dataset.failure(), pytrace=False)
 
 
 @pytest.mark.stage("run")
-def test_run(training_runs: dict[str, Launch], slot: str) -> None:
+def test_run(training_runs: dict[str, StageResult], slot: str) -> None:
     """One DLIO launch (run/0 is the warm-up)."""
     if slot not in training_runs:
         pytest.skip("not run: an earlier launch failed")

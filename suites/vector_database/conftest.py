@@ -16,7 +16,6 @@ from mlps_harness.benchmarks.vector_database.plan import BENCHMARK, VectorDBPlan
 from mlps_harness.benchmarks.vector_database.stages import (
     Backend,
     RunInterrupted,
-    Stage,
     cluster_information,
     load,
     open_backend,
@@ -29,6 +28,7 @@ from mlps_harness.suite.progress import live_writer
 from mlps_harness.suite.rundirs import claim_results_dir
 from mlps_harness.suite.serial import refuse_xdist
 from mlps_harness.suite.signals import install_stop_signals, interrupt_exits
+from mlps_harness.suite.stage_result import StageResult, written_dirs
 
 PLAN_KEY = pytest.StashKey[VectorDBPlan]()
 
@@ -94,7 +94,8 @@ def vdb_backend(vdb_plan: VectorDBPlan) -> Iterator[Backend]:
 
 
 @pytest.fixture(scope="session")
-def vdb_load(pytestconfig: pytest.Config, vdb_plan: VectorDBPlan, vdb_backend: Backend, cluster_info: dict) -> Stage:
+def vdb_load(pytestconfig: pytest.Config, vdb_plan: VectorDBPlan, vdb_backend: Backend,
+             cluster_info: dict) -> StageResult:
     """The collection, loaded once into its own load directory."""
     try:
         return load(vdb_plan, vdb_backend, cluster_info, live_writer(pytestconfig, "load"))
@@ -103,8 +104,8 @@ def vdb_load(pytestconfig: pytest.Config, vdb_plan: VectorDBPlan, vdb_backend: B
 
 
 @pytest.fixture(scope="session")
-def vdb_runs(pytestconfig: pytest.Config, vdb_plan: VectorDBPlan, vdb_backend: Backend, vdb_load: Stage,
-             cluster_info: dict) -> dict[str, Stage]:
+def vdb_runs(pytestconfig: pytest.Config, vdb_plan: VectorDBPlan, vdb_backend: Backend, vdb_load: StageResult,
+             cluster_info: dict) -> dict[str, StageResult]:
     """`--loops` timed runs back to back; stops at the first failed run."""
     try:
         return run_all(vdb_plan, vdb_backend, vdb_load, cluster_info, lambda slot: live_writer(pytestconfig, slot))
@@ -113,10 +114,7 @@ def vdb_runs(pytestconfig: pytest.Config, vdb_plan: VectorDBPlan, vdb_backend: B
 
 
 @pytest.fixture(scope="session")
-def mlps_results(vdb_plan: VectorDBPlan, vdb_load: Stage, vdb_runs: dict[str, Stage]) -> SuiteIndex:
+def mlps_results(vdb_plan: VectorDBPlan, vdb_load: StageResult, vdb_runs: dict[str, StageResult]) -> SuiteIndex:
     """This session's load and runs, loaded back through the audit's own loader."""
-    dirs = {slot: stage.run_dir for slot, stage in vdb_runs.items() if stage.run_dir is not None}
-    if vdb_load.run_dir is not None:
-        dirs["load"] = vdb_load.run_dir
-    return SuiteIndex(vdb_plan.results_dir, dirs, vdb_plan.rules_version)
+    return SuiteIndex(vdb_plan.results_dir, written_dirs([*vdb_runs.values(), vdb_load]), vdb_plan.rules_version)
 

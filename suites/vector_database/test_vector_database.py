@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mlps_harness.benchmarks.vector_database.plan import VectorDBPlan, datasize_table
-from mlps_harness.benchmarks.vector_database.stages import Backend, Stage
+from mlps_harness.benchmarks.vector_database.stages import Backend
 from mlps_harness.rule_tests import test_layout, test_rules, test_submission  # noqa: F401 - collected here
+from mlps_harness.suite.stage_result import StageResult
 
 
 @pytest.mark.stage("datasize")
@@ -29,23 +30,23 @@ def test_backend(vdb_backend: Backend) -> None:
 
 
 @pytest.mark.stage("load")
-def test_load(vdb_load: Stage) -> None:
+def test_load(vdb_load: StageResult) -> None:
     """The collection was created, indexed and filled once (its own load directory)."""
     if not vdb_load.ok:
         pytest.fail(f"load failed: {vdb_load.error}", pytrace=False)
-    result = vdb_load.result
+    result = vdb_load.figures
     print(f"{result['inserted_vectors']} vectors loaded in {result['load_seconds']} s "
           f"(index {result['index_build_seconds']} s) -> {vdb_load.run_dir}")
 
 
 @pytest.mark.stage("run")
-def test_run(vdb_runs: dict[str, Stage], slot: str) -> None:
+def test_run(vdb_runs: dict[str, StageResult], slot: str) -> None:
     """One timed search run: throughput, latency and recall written to its run directory."""
     stage = vdb_runs.get(slot)
     if stage is None:
         pytest.skip("not run: the load or an earlier run failed")
     if not stage.ok:
         pytest.fail(f"{slot} failed: {stage.error} ({stage.run_dir})", pytrace=False)
-    s = stage.result
+    s = stage.figures
     print(f"{slot}: {s['throughput_qps']:.1f} QPS, p99 {s['p99_latency_ms']:.2f} ms, recall@{s['recall_k']} "
           f"{s['recall']:.3f} -> {stage.run_dir}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -15,12 +14,7 @@ from mlps_harness.benchmarks.checkpointing.workload.cleanup import (
     clean_checkpoints,
 )
 from mlps_harness.benchmarks.checkpointing.workload.sizing import plan_checkpoint
-from mlps_harness.launch import (
-    RunResult,
-    explain_failure,
-    run_process,
-    write_incomplete_marker,
-)
+from mlps_harness.launch import RunResult, run_process, write_incomplete_marker
 from mlps_harness.launch.faults import human_bytes
 from mlps_harness.suite.rundirs import (
     new_run_dir,
@@ -28,26 +22,17 @@ from mlps_harness.suite.rundirs import (
     update_metadata,
     write_metadata,
 )
+from mlps_harness.suite.stage_result import StageResult
+
+PROGRAM = "checkpoint workload"  #: the program's name in failure messages
 
 
-@dataclass
-class Launch:
-    """One finished (or failed) invocation and where it wrote."""
-
-    invocation: Invocation
-    run_dir: Path
-    result: RunResult
-
-    @property
-    def ok(self) -> bool:
-        return self.result.ok
-
-    def failure(self) -> str:
-        """The workload's own error (e.g. 'rank 1 failed: ...') first, then the launcher's explanation."""
-        errors = [line for line in self.result.stderr_tail if line.startswith("error:")]
-        head = "\n".join(dict.fromkeys(errors))
-        text = explain_failure(self.result, "checkpoint workload")
-        return f"{head}\n{text}" if head else text
+def invocation_result(invocation: Invocation, run_dir: Path, result: RunResult, **more: str) -> StageResult:
+    """One invocation's result: the workload's own errors (e.g. 'error: rank 1 failed: ...', each once) are its
+    causes, so `failure()` shows them before the launcher's explanation."""
+    errors = [line for line in result.stderr_tail if line.startswith("error:")]
+    return StageResult.of_process(invocation.slot, run_dir, result, PROGRAM, causes=list(dict.fromkeys(errors)),
+                                  **more)
 
 
 def _args(plan: CheckpointPlan, invocation: Invocation, number: int) -> dict:
@@ -70,7 +55,7 @@ def _args(plan: CheckpointPlan, invocation: Invocation, number: int) -> dict:
 
 
 def launch(plan: CheckpointPlan, invocation: Invocation, cluster: dict, number: int,
-           progress: Callable[[str], None] | None) -> Launch:
+           progress: Callable[[str], None] | None) -> StageResult:
     """Create a fresh run dir, write metadata and an incomplete marker, run the workload, record its bookends."""
     run_dir = new_run_dir(plan.results_dir, "checkpointing", plan.model)
     argv = plan.argv(invocation, run_dir)
@@ -85,16 +70,16 @@ def launch(plan: CheckpointPlan, invocation: Invocation, cluster: dict, number: 
     update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode,
                     invocation_start=started.isoformat(), invocation_end=ended.isoformat())
     settle_launch(run_dir, result, invocation.slot, "the workload")
-    return Launch(invocation, run_dir, result)
+    return invocation_result(invocation, run_dir, result, started_at=started.isoformat(), ended_at=ended.isoformat())
 
 
 def run_all(plan: CheckpointPlan, cluster: dict, progress: Callable[[str, str], None],
-            keep_checkpoints: bool = False) -> dict[str, Launch]:
+            keep_checkpoints: bool = False) -> dict[str, StageResult]:
     """Every planned invocation back to back (the read right after the write); stops at the first failure.
 
     However it ends (also when interrupted), partial checkpoints are removed, and so are the complete ones this
     session wrote unless `keep_checkpoints`."""
-    done: dict[str, Launch] = {}
+    done: dict[str, StageResult] = {}
     try:
         for number, invocation in enumerate(plan.invocations):
             done[invocation.slot] = launch(plan, invocation, cluster, number,

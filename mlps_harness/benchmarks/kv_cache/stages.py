@@ -24,12 +24,7 @@ from mlps_harness.benchmarks.kv_cache.aggregate import (
 )
 from mlps_harness.benchmarks.kv_cache.plan import KvCachePlan, OptionSpec
 from mlps_harness.benchmarks.kv_cache.rank import ERROR_NAME
-from mlps_harness.launch import (
-    RunResult,
-    explain_failure,
-    run_process,
-    write_incomplete_marker,
-)
+from mlps_harness.launch import run_process, write_incomplete_marker
 from mlps_harness.launch.runner import Interim
 from mlps_harness.suite.rundirs import (
     RunInterrupted,
@@ -37,39 +32,25 @@ from mlps_harness.suite.rundirs import (
     update_metadata,
     write_metadata,
 )
+from mlps_harness.suite.stage_result import StageResult
 
 Progress = Callable[[str], None] | None
+PROGRAM = "kv-cache"  #: the program's name in failure messages
 
 
 @dataclass
-class Trial:
-    """One launched trial: its directory, the mpirun outcome and the per-rank figures."""
+class Trial(StageResult):
+    """One launched trial (its `run_dir` is the trial's directory) with every rank's figures and the rank result
+    files that were missing (which fail it: `error`); a failed trial's first cause names its slot and each failed
+    rank's own error."""
 
-    slot: str
-    trial_dir: Path
-    result: RunResult | None
-    started_at: str
-    ended_at: str
     ranks: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    rank_errors: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None and self.result.ok and not self.missing
-
-    def failure(self) -> str:
-        lines = [f"{self.slot}: " + ("; ".join(self.rank_errors) if self.rank_errors else "failed")]
-        if self.missing:
-            lines.append("missing rank results: " + ", ".join(self.missing))
-        if self.result is not None and not self.result.ok:
-            lines.append(explain_failure(self.result, "kv-cache"))
-        return "\n".join(lines)
 
 
 @dataclass
 class Sequence:
-    """The whole run: its directory and every trial launched so far."""
+    """The whole run: its directory, every trial launched so far (by slot) and their aggregation."""
 
     run_dir: Path
     trials: dict[str, Trial] = field(default_factory=dict)
@@ -101,11 +82,16 @@ def run_trial(plan: KvCachePlan, option: OptionSpec, number: int, run_dir: Path,
     started = datetime.now().isoformat(timespec="microseconds")
     result = run_process(plan.argv(option, trial_dir), trial_dir, "kv_cache", "run", timeout=plan.timeout,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, space_dirs=(plan.cache_dir,))
-    trial = Trial(slot, trial_dir, result, started, datetime.now().isoformat(timespec="microseconds"))
+    trial = Trial.of_process(slot, trial_dir, result, PROGRAM, started_at=started,
+                             ended_at=datetime.now().isoformat(timespec="microseconds"))
     if result.interrupted_by:
         raise RunInterrupted(f"{slot} interrupted by {result.interrupted_by}; {run_dir} is marked incomplete")
     trial.ranks, trial.missing = read_trial(trial_dir, plan.num_processes, run_dir)
-    trial.rank_errors = _rank_errors(trial_dir, plan.num_processes)
+    if trial.missing:
+        trial.error = "missing rank results: " + ", ".join(trial.missing)
+    if not trial.ok:
+        errors = _rank_errors(trial_dir, plan.num_processes)
+        trial.causes = [f"{slot}: " + ("; ".join(errors) if errors else "failed")]
     if progress and trial.ok:
         agg = trial_aggregate(trial.ranks)
         progress(f"{slot}: read {agg['read_bandwidth_gbps']:.2f} GiB/s, write {agg['write_bandwidth_gbps']:.2f} "
@@ -123,7 +109,7 @@ def build_summary(plan: KvCachePlan, seq: Sequence) -> dict[str, Any]:
         entry = {**plan.option_record(option), **option_aggregate([t.ranks for t in trials if t.ok]),
                  "missing_files": [m for t in trials for m in t.missing]}
         entry["trials"] = [{"trial": int(t.slot.rsplit("_", 1)[1]), "started_at": t.started_at,
-                            "ended_at": t.ended_at, "returncode": t.result.returncode if t.result else None,
+                            "ended_at": t.ended_at, "returncode": t.process.returncode if t.process else None,
                             "ok": t.ok, **trial_aggregate(t.ranks), "ranks": t.ranks} for t in trials]
         options[option.name] = entry
     planned = len(plan.slots)

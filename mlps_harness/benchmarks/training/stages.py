@@ -6,16 +6,10 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlps_harness.benchmarks.training.plan import TrainingPlan, existing_ancestor
-from mlps_harness.launch import (
-    RunResult,
-    explain_failure,
-    run_process,
-    write_incomplete_marker,
-)
+from mlps_harness.launch import run_process, write_incomplete_marker
 from mlps_harness.launch.faults import human_bytes
 from mlps_harness.suite.rundirs import (
     new_run_dir,
@@ -23,26 +17,11 @@ from mlps_harness.suite.rundirs import (
     update_metadata,
     write_metadata,
 )
+from mlps_harness.suite.stage_result import StageResult
 
 MANIFEST = ".mlps-dataset.json"
 GENERATED_SUBDIRS = ("train", "valid", "test")
-
-
-@dataclass
-class Launch:
-    """One finished (or failed) launch and where it wrote."""
-
-    command: str
-    run_dir: Path
-    result: RunResult | None
-    reused: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.reused or (self.result is not None and self.result.ok)
-
-    def failure(self) -> str:
-        return explain_failure(self.result, "DLIO") if self.result else ""
+PROGRAM = "DLIO"  #: the program's name in failure messages
 
 
 def _args(plan: TrainingPlan, command: str, run_number: int) -> dict:
@@ -57,8 +36,10 @@ def _args(plan: TrainingPlan, command: str, run_number: int) -> dict:
 
 
 def launch(plan: TrainingPlan, command: str, cluster: dict, run_number: int,
-           progress: Callable[[str], None] | None) -> Launch:
-    """Create a fresh run dir, write its metadata and an incomplete marker, run DLIO, then clear the marker."""
+           progress: Callable[[str], None] | None) -> StageResult:
+    """Create a fresh run dir, write its metadata and an incomplete marker, run DLIO, then clear the marker.
+
+    The result answers the slot `datagen`, or `run/<run_number>` (run/0 is the warm-up)."""
     run_dir = new_run_dir(plan.results_dir, "training", plan.model, command)
     argv = plan.argv(command, run_dir)
     params = {**plan.harness_params, **plan.overrides(command), **plan.params}
@@ -69,8 +50,9 @@ def launch(plan: TrainingPlan, command: str, cluster: dict, run_number: int,
     result = run_process(argv, run_dir, "training", command, timeout=plan.timeout, on_progress=progress,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, space_dirs=(plan.data_dir,))
     update_metadata(meta, runtime=result.duration_seconds, returncode=result.returncode)
-    settle_launch(run_dir, result, command, "DLIO")
-    return Launch(command, run_dir, result)
+    settle_launch(run_dir, result, command, PROGRAM)
+    slot = command if command == "datagen" else plan.run_slots[run_number]
+    return StageResult.of_process(slot, run_dir, result, PROGRAM)
 
 
 def _manifest_path(plan: TrainingPlan) -> Path:
@@ -92,11 +74,11 @@ def existing_dataset(plan: TrainingPlan) -> Path | None:
     return run_dir if have >= wanted and run_dir.is_dir() else None
 
 
-def generate_dataset(plan: TrainingPlan, cluster: dict, progress: Callable[[str], None] | None) -> Launch:
+def generate_dataset(plan: TrainingPlan, cluster: dict, progress: Callable[[str], None] | None) -> StageResult:
     """Reuse the dataset when its manifest matches; otherwise (re)generate it and write the manifest."""
     reused = existing_dataset(plan)
     if reused is not None:
-        return Launch("datagen", reused, None, reused=True)
+        return StageResult("datagen", reused, program=PROGRAM, reused=True)
     if _manifest_path(plan).exists():  # ours, generated with other parameters: regenerate from scratch
         for sub in GENERATED_SUBDIRS:
             shutil.rmtree(plan.data_folder / sub, ignore_errors=True)

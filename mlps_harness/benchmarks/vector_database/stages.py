@@ -1,7 +1,8 @@
 """The vector database stages: the backend (embedded milvus-lite or a real Milvus), the load (once), the runs.
 
-Each stage returns a `Stage` that says what happened in plain words; nothing here raises for a user problem
-(a `VectorDBError` or a server error becomes the stage's `error`), so the suite reports failures without tracebacks.
+Each stage returns a `StageResult` that says what happened in plain words (the workload runs in this process: its
+returned figures are the result's `figures`); nothing here raises for a user problem (a `VectorDBError` or a server
+error becomes the result's `error`), so the suite reports failures without tracebacks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from mlps_harness.suite.rundirs import (
     update_metadata,
     write_metadata,
 )
+from mlps_harness.suite.stage_result import StageResult
 
 Progress = Callable[[str], None]
 
@@ -49,21 +51,6 @@ class Backend:
     @property
     def ok(self) -> bool:
         return self.endpoint is not None and self.error is None
-
-
-@dataclass
-class Stage:
-    """One load or run: its directory and result, or its error."""
-
-    command: str
-    run_dir: Path | None = None
-    result: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.run_dir is not None
 
 
 def _describe(error: BaseException) -> str:
@@ -178,7 +165,7 @@ def _start(plan: VectorDBPlan, backend: Backend, command: str, run_number: int, 
     return run_dir, meta
 
 
-def _finish(stage: Stage, meta: Path, started: float, error: BaseException | None) -> Stage:
+def _finish(stage: StageResult, meta: Path, started: float, error: BaseException | None) -> StageResult:
     stage.seconds = time.perf_counter() - started
     update_metadata(meta, runtime=round(stage.seconds, 3), returncode=0 if error is None else 1)
     assert stage.run_dir is not None
@@ -190,17 +177,17 @@ def _finish(stage: Stage, meta: Path, started: float, error: BaseException | Non
     return stage
 
 
-def load(plan: VectorDBPlan, backend: Backend, cluster: dict, progress: Progress | None = None) -> Stage:
+def load(plan: VectorDBPlan, backend: Backend, cluster: dict, progress: Progress | None = None) -> StageResult:
     """Create, index and fill the collection once, in its own `.../load/<datetime>/` directory."""
     if not backend.ok:
-        return Stage("load", error=backend.error or "no Milvus server")
+        return StageResult("load", error=backend.error or "no Milvus server")
     problem = preflight(plan, backend)
     if problem:
-        return Stage("load", error=problem)
+        return StageResult("load", error=problem)
     run_dir, meta = _start(plan, backend, "load", 0, cluster, plan.load_argv)
-    stage, started, failure = Stage("load", run_dir), time.perf_counter(), None
+    stage, started, failure = StageResult("load", run_dir), time.perf_counter(), None
     try:
-        stage.result = load_collection(
+        stage.figures = load_collection(
             backend.endpoint, collection=plan.collection, num_vectors=plan.num_vectors, dimension=plan.dimension,
             distribution=plan.distribution, index_type=plan.index_type, metric_type=plan.metric_type,
             force=plan.force, output_dir=run_dir, log=_interim(progress))
@@ -219,11 +206,11 @@ def _interim(progress: Progress | None) -> Progress:
     return (lambda message: progress(Interim(message))) if progress else (lambda message: None)
 
 
-def _final(progress: Progress | None, stage: Stage, failure: BaseException | None,
+def _final(progress: Progress | None, stage: StageResult, failure: BaseException | None,
            describe: Callable[[dict[str, Any]], str]) -> None:
     """The one line a load or run ends with: its figures, or that it failed."""
     if progress:
-        progress(describe(stage.result or {}) if failure is None else f"failed: {_describe(failure)}")
+        progress(describe(stage.figures or {}) if failure is None else f"failed: {_describe(failure)}")
 
 
 def _run_line(summary: dict[str, Any]) -> str:
@@ -232,13 +219,13 @@ def _run_line(summary: dict[str, Any]) -> str:
 
 
 def run_once(plan: VectorDBPlan, backend: Backend, cluster: dict, run_number: int,
-             progress: Progress | None = None) -> Stage:
-    """One timed search run in a fresh `.../run/<datetime>/` directory."""
+             progress: Progress | None = None) -> StageResult:
+    """One timed search run in a fresh `.../run/<datetime>/` directory (the slot `run/<run_number>`)."""
     assert backend.endpoint is not None
     run_dir, meta = _start(plan, backend, "run", run_number, cluster, plan.run_argv)
-    stage, started, failure = Stage("run", run_dir), time.perf_counter(), None
+    stage, started, failure = StageResult(plan.slots[run_number], run_dir), time.perf_counter(), None
     try:
-        stage.result = run_benchmark(
+        stage.figures = run_benchmark(
             backend.endpoint, output_dir=run_dir, collection=plan.collection, runtime_s=plan.runtime_s,
             num_query_processes=plan.num_query_processes, batch_size=plan.batch_size, search_ef=plan.search_ef,
             dimension=plan.dimension, log=_interim(progress))
@@ -252,10 +239,10 @@ def run_once(plan: VectorDBPlan, backend: Backend, cluster: dict, run_number: in
     return _finish(stage, meta, started, failure)
 
 
-def run_all(plan: VectorDBPlan, backend: Backend, loaded: Stage, cluster: dict,
-            progress: Callable[[str], Progress] | None = None) -> dict[str, Stage]:
+def run_all(plan: VectorDBPlan, backend: Backend, loaded: StageResult, cluster: dict,
+            progress: Callable[[str], Progress] | None = None) -> dict[str, StageResult]:
     """The planned runs back to back against the loaded collection; stops at the first failure."""
-    done: dict[str, Stage] = {}
+    done: dict[str, StageResult] = {}
     if not loaded.ok:
         return done
     for number, slot in enumerate(plan.slots):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlps_harness.benchmarks.checkpointing.plan import Invocation
-from mlps_harness.benchmarks.checkpointing.stages import Launch
+from mlps_harness.benchmarks.checkpointing.stages import invocation_result
 from mlps_harness.launch import RunResult
 from tests.helpers import REPO
 
@@ -126,7 +126,7 @@ def test_failed_rank_message_names_the_rank(tmp_path: Path) -> None:
     """A failed invocation reports the workload's own 'rank N failed' line before the launcher's explanation."""
     result = RunResult(["mpirun"], 1, 2.0, tmp_path / "o.log", tmp_path / "e.log",
                        ["error: rank 1 failed: save checkpoint 1 failed: OSError: [Errno 28] No space left"])
-    text = Launch(Invocation("run/0", 10, 10), tmp_path, result).failure()
+    text = invocation_result(Invocation("run/0", 10, 10), tmp_path, result).failure()
     assert text.splitlines()[0] == "error: rank 1 failed: save checkpoint 1 failed: OSError: [Errno 28] No space left"
     assert "exit code 1" in text
 
