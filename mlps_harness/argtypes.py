@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -50,3 +51,16 @@ def port_number(text: str) -> int:
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0 (memory sizes, timeouts)."""
     return _parsed(text, float, lambda v: v > 0, "a number > 0 (positive)", "a finite number > 0 (positive)")
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """argparse type: a size > 0 in bytes, plain or with a binary unit (4096, 64K, 16M, 1GiB)."""
+    match = _SIZE.match(str(text))
+    value = int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()] if match else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a size > 0 in bytes, e.g. 4096, 64K, 16M or 1G, got {text!r}")
+    return value

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mlps_harness.argtypes import non_negative_float, non_negative_int, positive_float
+from mlps_harness.argtypes import byte_size, non_negative_float
 
-from .sizing import CheckpointUsageError, model_names
+from ..options import DEFAULT_TRANSFER_SIZE, FLAGS  # declared once, with the suite
+from .sizing import model_names
 
-DEFAULT_TRANSFER_SIZE = 16 << 20
 CACHE_DROP_CHOICES = ("auto", "drop_caches", "fadvise")
-STORAGE_CHOICES = ("file", "object")
-_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 @dataclass
@@ -52,12 +48,12 @@ class WorkloadOptions:
         return record
 
 
-def parse_size(text: str) -> int:
-    """Parse ``4096``, ``64k``, ``16M``, ``1GiB`` (binary units) into bytes."""
-    match = _SIZE_PATTERN.match(str(text))
-    if not match:
-        raise ValueError(f"not a size: {text!r} (use e.g. 4096, 64K, 16M)")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+def parse_size(text: str | int) -> int:
+    """Parse ``4096``, ``64k``, ``16M``, ``1GiB`` (binary units) into bytes; a ValueError says what was expected."""
+    try:
+        return byte_size(str(text))
+    except argparse.ArgumentTypeError as error:
+        raise ValueError(str(error)) from None
 
 
 def checkpoint_dir(folder: Path, checkpoint_index: int) -> Path:
@@ -80,50 +76,37 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mlps_harness.benchmarks.checkpointing.workload",
         description="MLPerf Storage llama3 checkpoint write/read workload (run under mpirun).",
     )
-    parser.add_argument("--model", required=True, help=f"one of {', '.join(model_names())}")
-    parser.add_argument("--checkpoint-folder", required=True, type=Path,
-                        help="existing, writable directory for checkpoint shards (object mode: unused)")
-    parser.add_argument("--output-dir", required=True, type=Path,
+    add = parser.add_argument                        # FLAGS: declared once with the suite (spelled as shown last)
+    add("--model", required=True, help=f"one of {', '.join(model_names())}")
+    FLAGS.add_to_workload(add, "checkpoint-folder")
+    add("--output-dir", required=True, type=Path,
                         help="where summary.json and per-rank files go (created if missing)")
-    parser.add_argument("--num-checkpoints-write", type=non_negative_int, default=10)
-    parser.add_argument("--num-checkpoints-read", type=non_negative_int, default=10)
-    parser.add_argument("--transfer-size", default=str(DEFAULT_TRANSFER_SIZE),
-                        help="I/O block size, bytes or with K/M/G suffix (default 16M)")
-    parser.add_argument("--odirect", action="store_true", help="open shards with O_DIRECT")
-    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
+    for name in ("num-checkpoints-write", "num-checkpoints-read", "transfer-size", "odirect", "size-scale"):
+        FLAGS.add_to_workload(add, name)
+    add("--no-fsync", dest="fsync", action="store_false",
                         help="skip fsync after each shard (not allowed for CLOSED results)")
-    parser.add_argument("--time-between-checkpoints", type=non_negative_float, default=0.0,
+    add("--time-between-checkpoints", type=non_negative_float, default=0.0,
                         help="seconds to sleep before each checkpoint, as upstream does (default 0)")
-    parser.add_argument("--size-scale", type=positive_float, default=1.0,
-                        help="multiply every checkpoint size by this (e.g. 0.0001 on small machines)")
-    parser.add_argument("--subset", action=argparse.BooleanOptionalAction, default=None,
+    add("--subset", action=argparse.BooleanOptionalAction, default=None,
                         help="force subset mode on/off (default: on when ranks < CLOSED count)")
-    parser.add_argument("--cache-drop", choices=CACHE_DROP_CHOICES, default="auto",
+    add("--cache-drop", choices=CACHE_DROP_CHOICES, default="auto",
                         help="page-cache drop before reads: auto = drop_caches if permitted, "
                              "else posix_fadvise per file")
-    parser.add_argument("--storage", choices=STORAGE_CHOICES, default="file",
-                        help="file: shards in --checkpoint-folder; object: objects in --s3-bucket over the S3 API")
-    parser.add_argument("--s3-bucket", default=None, help="object mode: the bucket (must exist)")
-    parser.add_argument("--s3-endpoint", default=None,
-                        help="object mode: the S3 endpoint URL, e.g. http://10.0.0.5:9000 (default: AWS)")
-    parser.add_argument("--s3-prefix", default=None, help="object mode: key prefix (default: the model name)")
+    for name in ("storage", "s3-bucket", "s3-endpoint", "s3-prefix"):
+        FLAGS.add_to_workload(add, name)
     return parser
 
 
 def options_from_argv(argv: list[str] | None = None) -> WorkloadOptions:
-    """Parse argv into WorkloadOptions; value errors raise CheckpointUsageError."""
+    """Parse argv into WorkloadOptions (argparse refuses bad values with the option named, status 2)."""
     args = build_parser().parse_args(argv)
-    try:
-        transfer_size = parse_size(args.transfer_size)
-    except ValueError as error:
-        raise CheckpointUsageError("--transfer-size", str(error)) from None
     return WorkloadOptions(
         model=args.model,
         checkpoint_folder=args.checkpoint_folder,
         output_dir=args.output_dir,
         num_checkpoints_write=args.num_checkpoints_write,
         num_checkpoints_read=args.num_checkpoints_read,
-        transfer_size=transfer_size,
+        transfer_size=args.transfer_size,
         odirect=args.odirect,
         fsync=args.fsync,
         time_between_checkpoints=args.time_between_checkpoints,

@@ -7,21 +7,12 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from mlps_harness.argtypes import (
-    non_negative_int,
-    port_number,
-    positive_float,
-    positive_int,
-)
+from mlps_harness.argtypes import non_negative_int, positive_float, positive_int
 
+from ..options import FLAGS
 from .options import (
-    DEFAULT_COLLECTION,
     DEFAULT_DATA_SEED,
     DEFAULT_QUERY_SEED,
-    DISTRIBUTIONS,
-    INDEX_TYPES,
-    LITE_INDEX_TYPES,
-    METRIC_TYPES,
     VECTOR_DTYPES,
     VectorDBError,
     build_index_params,
@@ -37,33 +28,30 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Milvus server (default: embedded milvus-lite in --data-dir)")
     group.add_argument("--data-dir", help="data directory of the embedded milvus-lite server "
                        "(with --vdb-host: only used to pick the device for disk I/O stats)")
-    group.add_argument("--vdb-host", "--host", dest="vdb_host", help="host of a running Milvus")
-    group.add_argument("--vdb-port", "--port", dest="vdb_port", type=port_number, help="port of a running Milvus")
-    group.add_argument("--collection", "--collection-name", dest="collection", default=DEFAULT_COLLECTION)
+    for name in ("vdb-host", "vdb-port", "collection"):
+        FLAGS.add_to_workload(group.add_argument, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser for all three subcommands."""
+    """The argparse parser for all three subcommands; the options shared with the suite come from `FLAGS` (each
+    also accepts the suite's `--vdb-*` spelling, so a command the suite prints runs as shown)."""
     parser = argparse.ArgumentParser(prog="python -m mlps_harness.benchmarks.vector_database.workload",
                                      description="MLPerf Storage vector database workload.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     size = commands.add_parser("datasize", help="bytes needed for a collection and its index")
-    size.add_argument("--dimension", type=positive_int, default=1536)
-    size.add_argument("--num-vectors", type=positive_int, default=1_000_000)
-    size.add_argument("--index-type", default="HNSW", help=f"one of {', '.join(INDEX_TYPES)}")
+    for name in ("dimension", "num-vectors", "index-type"):
+        FLAGS.add_to_workload(size.add_argument, name)
     size.add_argument("--num-shards", type=positive_int, default=1, help="recorded only; does not multiply the size")
     size.add_argument("--vector-dtype", choices=VECTOR_DTYPES, default="FLOAT_VECTOR")
 
     load = commands.add_parser("load", aliases=["datagen"], help="create, index and fill a collection")
     _add_connection_options(load)
-    load.add_argument("--dimension", type=positive_int, default=1536)
-    load.add_argument("--num-vectors", type=positive_int, default=1_000_000)
-    load.add_argument("--distribution", default="uniform", help=f"one of {', '.join(DISTRIBUTIONS)}")
+    for name in ("dimension", "num-vectors", "distribution"):
+        FLAGS.add_to_workload(load.add_argument, name)
     load.add_argument("--seed", type=non_negative_int, default=DEFAULT_DATA_SEED, help="data seed")
-    load.add_argument("--index-type", default="HNSW",
-                      help=f"one of {', '.join(INDEX_TYPES)} (milvus-lite: {', '.join(sorted(LITE_INDEX_TYPES))})")
-    load.add_argument("--metric-type", default="COSINE", help=f"one of {', '.join(METRIC_TYPES)}")
+    for name in ("index-type", "metric-type"):
+        FLAGS.add_to_workload(load.add_argument, name)
     load.add_argument("--M", dest="hnsw_m", type=positive_int, default=16, help="HNSW max links per node")
     load.add_argument("--ef-construction", type=positive_int, default=200, help="HNSW build beam width")
     load.add_argument("--nlist", type=positive_int, default=128, help="IVF cluster count")
@@ -74,26 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--chunk-size", type=positive_int, default=10000, help="rows generated at a time")
     load.add_argument("--num-shards", type=positive_int, default=1)
     load.add_argument("--vector-dtype", choices=VECTOR_DTYPES, default="FLOAT_VECTOR")
-    load.add_argument("--force", action="store_true", help="drop the collection if it exists")
+    FLAGS.add_to_workload(load.add_argument, "force")
     load.add_argument("--index-timeout", type=positive_float, default=600.0, help="seconds to wait for the index")
     load.add_argument("--output-dir", help="write load_summary.json here")
 
     run = commands.add_parser("run", help="benchmark searches, recall and disk I/O")
     _add_connection_options(run)
     mode = run.add_mutually_exclusive_group()
-    mode.add_argument("--runtime", type=positive_float, help="timed mode: seconds of searching (default 60)")
+    FLAGS.add_to_workload(mode.add_argument, "runtime", note="timed mode")
     mode.add_argument("--queries", type=positive_int, help="query-count mode: total queries over all processes")
-    run.add_argument("--num-query-processes", "--processes", dest="num_query_processes", type=positive_int, default=1)
-    run.add_argument("--batch-size", type=positive_int, default=1, help="query vectors per search call")
+    for name in ("num-query-processes", "batch-size", "search-ef"):
+        FLAGS.add_to_workload(run.add_argument, name)
     run.add_argument("--search-limit", type=positive_int, default=10, help="top-k returned per query")
-    run.add_argument("--search-ef", type=positive_int, default=64, help="HNSW ef")
     run.add_argument("--nprobe", type=positive_int, default=16, help="IVF clusters probed")
     run.add_argument("--search-list", type=positive_int, default=100, help="DISKANN/AISAQ search_list")
     run.add_argument("--recall-k", type=positive_int, help="k of recall@k (default: --search-limit)")
     run.add_argument("--num-query-vectors", type=positive_int, default=1000)
     run.add_argument("--query-seed", type=non_negative_int, default=DEFAULT_QUERY_SEED)
-    run.add_argument("--dimension", "--vector-dim", dest="dimension", type=positive_int,
-                     help="expected dimension; must match the loaded collection")
+    FLAGS.add_to_workload(run.add_argument, "dimension", default=None, note="must match the loaded collection")
     run.add_argument("--output-dir", required=True, help="where the result files are written")
     return parser
 

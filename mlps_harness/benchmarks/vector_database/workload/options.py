@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..options import DEFAULT_COLLECTION, DEFAULT_MILVUS_PORT  # noqa: F401 (declared with the shared flags)
+
 ENGINE_MILVUS = "milvus"
 ENGINE_MILVUS_LITE = "milvus-lite"
 
@@ -29,8 +31,6 @@ DISTRIBUTIONS: tuple[str, ...] = ("uniform", "normal", "zipfian")
 VECTOR_DTYPES: tuple[str, ...] = ("FLOAT_VECTOR",)
 FLOAT32_BYTES = 4
 
-DEFAULT_COLLECTION = "mlps_vectordb"
-DEFAULT_MILVUS_PORT = 19530
 DEFAULT_DATA_SEED = 1234
 DEFAULT_QUERY_SEED = 42
 
