@@ -6,7 +6,6 @@ import os
 import sys
 
 from .options import options_from_argv
-from .sizing import CheckpointUsageError
 
 _RANK_ENV_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK")
 
@@ -28,11 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if quiet:  # only rank 0 prints argument errors
             sys.stderr = open(os.devnull, "w")
-        options = options_from_argv(argv)
-    except CheckpointUsageError as error:
-        if not quiet:
-            saved_stderr.write(f"error: {error}\n")
-        return 2
+        options = options_from_argv(argv)       # a bad value: argparse names it and exits with status 2
     finally:
         if sys.stderr is not saved_stderr:
             sys.stderr.close()
