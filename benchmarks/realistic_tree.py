@@ -22,8 +22,11 @@ What is changed in each clone, consistently in every file that holds it:
   checkpoint folder per system;
 * what a passing CLOSED v3.0 run needs and the 2-accelerator sample run lacks: accelerator `b200` (config
   `unet3d_b200`, computation_time 0.162), `dataset.num_files_train=7200` (>= 500 steps x 2 x 7 = 7,000 required;
-  datagen likewise) and AU 92-97 % in `summary.json` (the per-step compute times DLIO measured on the h100 run
-  stay in the per-rank files and dlio.log; no rule reads them);
+  datagen likewise) and AU 92-97 % in `summary.json`, with each rank's per-epoch AU block in `<rank>_output.json`
+  set to agree (the summary's AU is DLIO's mean over the ranks, which the audit checks; the per-step compute times
+  DLIO measured on the h100 run stay in the per-rank files and dlio.log);
+* a system description that follows the v3.0 schema (capacity, availability, deployment, storage location,
+  itemized storage nodes with PSUs, rack units that add up);
 * findings, like a real tree: every run overrides `reader.data_loader=pytorch` (the reference value), which the
   v2.0 and v3.0 rules put on the OPEN list: one OPEN finding per run. Every system has one INVALID finding,
   alternating by system: one measured run keeps the AU upstream measured (42-50 % < 90 %), or one measured run
@@ -67,26 +70,46 @@ OPEN_OVERRIDE = ("reader.data_loader", "pytorch")
 SOURCE_RUNS = (0, 1)  # indices into the sample's run dirs (see the module docstring for run 3)
 
 SYSTEM_YAML = """\
-# System description (v3.0 submission, systems/<system>.yaml)
+# System description (v3.0 submission schema: systems/<system>.yaml)
 system_under_test:
-  name: {system}
-  submitter: {org}
-  division: closed
-  status: available
-  storage_system:
-    product: {org} parallel file system
-    software_version: "4.2"
-    solution_type: distributed file system
-    num_storage_nodes: {nodes}
-    capacity_TiB: {capacity}
-    protocol: NFSv4.2 over RDMA
-  client_nodes:
-    count: 1
-    cpu: AMD EPYC
-    cores: 2
-    memory_GiB: 24
-    network: 2x 200GbE
-  benchmark_API: file
+  solution:
+    submission_name: {system}
+    friendly_description: {org} parallel file system, {nodes} storage nodes, one client
+    architecture:
+      storage_location: remote
+      benchmark_API: file
+      product_API: file
+      client_footprint: open_source
+      client_installation: in_box
+    usable_capacity_tib: {capacity}
+    availability: available
+  deployment: onprem
+  product_nodes:
+    - friendly_description: {org} storage node
+      quantity: {nodes}
+      chassis:
+        model_name: {org} SN-2U
+        rack_units: 2
+        cpu_model: AMD EPYC 9354
+        cpu_qty: 2
+        cpu_cores: 64
+        memory_capacity: 512
+        power:
+          min_psus_active: 1
+          psus_configured:
+            - unit_count: 2
+              inlet_voltage: 220
+              nameplate_power_watts: 1600
+              efficiency: Titanium
+  total_rack_units: {rack_units}
+  clients:
+    - friendly_description: benchmark client
+      quantity: 1
+      chassis:
+        cpu_model: AMD EPYC
+        cpu_qty: 1
+        cpu_cores: 2
+        memory_capacity: 24
 """
 
 # a one-page PDF (valid structure, blank page)
@@ -228,18 +251,35 @@ def _edit_summary(text: str, rng: random.Random, keep_au: bool) -> str:
     return json.dumps(summary, indent=4)
 
 
+def _rank_au(text: str, au: list[float]) -> str:
+    """A rank's `<rank>_output.json` with each epoch's AU block set to the summary's AU of that epoch, so that
+    the summary stays DLIO's mean over the ranks (the per-rank files are checked against it)."""
+    doc = json.loads(text)
+    for epoch, value in enumerate(au, start=1):
+        block = doc.get(str(epoch), {}).get("au")
+        if isinstance(block, dict) and len(block) == 1:
+            block[next(iter(block))] = value
+    return json.dumps(doc, indent=4)
+
+
 def _clone(src: dict, dest_parent: Path, delta: timedelta, org: str, system: str, writer: _Writer,
            rng: random.Random, keep_au: bool = False, drop: tuple[str, ...] = ()) -> Path:
     new_name = (src["dt"] + delta).strftime("%Y%m%d_%H%M%S")
     run_dir = dest_parent / new_name
     (run_dir / "dlio_config").mkdir(parents=True)
-    for rel, (name, text) in src["files"].items():
+    au: list[float] | None = None
+    # summary.json first: the per-rank AU blocks follow its (edited) per-epoch AU
+    for rel, (name, text) in sorted(src["files"].items(), key=lambda item: item[0] != "summary.json"):
         new_rel = name.render(delta, org, system)
         if new_rel in drop:
             continue
         out = text.render(delta, org, system)
         if rel == "summary.json":
             out = _edit_summary(out, rng, keep_au)
+            if not keep_au:
+                au = json.loads(out)["metric"]["train_au_percentage"]
+        elif au is not None and rel.endswith("_output.json"):
+            out = _rank_au(out, au)
         writer.write(run_dir / new_rel, out.encode())
     return run_dir
 
@@ -272,7 +312,8 @@ def build_realistic_tree(dest: Path, runs: int, seed: int = 0, source: Path = SO
         sysdir = dest / "closed" / org / "systems"
         sysdir.mkdir(parents=True, exist_ok=True)
         writer.write(sysdir / f"{system}.yaml", SYSTEM_YAML.format(
-            system=system, org=org, nodes=rng.choice((2, 4, 8, 16)), capacity=rng.choice((250, 500, 1000))).encode())
+            system=system, org=org, nodes=(nodes := rng.choice((2, 4, 8, 16))), capacity=rng.choice((250, 500, 1000)),
+            rack_units=2 * nodes).encode())
         writer.write(sysdir / f"{system}.pdf", PDF)
         base = dest / "closed" / org / "results" / system / "training" / MODEL
         # each system starts a few hours after the previous one; datagen ~10 min before the first run

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+from collections import OrderedDict
 from typing import Any
 
 import yaml
@@ -17,6 +18,12 @@ from mlps_harness.outcomes import Finding, invalid, safe_text
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Parsed YAML documents by their text. The runs of one system usually carry byte-identical DLIO configs
+#: (`config.yaml`, `overrides.yaml`), and building YAML objects is most of a run's parsing time; a document is
+#: parsed once while it stays among the last YAML_CACHE_SIZE distinct texts. Callers treat the result as read-only.
+YAML_CACHE_SIZE = 128
+YAML_CACHE_MAX_CHARS = 256 * 1024
+_yaml_cache: "OrderedDict[str, Any]" = OrderedDict()
 
 
 def file_kind(mode: int) -> str:
@@ -97,14 +104,24 @@ def _safe_strings(data: Any) -> Any:
 
 
 def read_yaml(path: str, shown: str) -> tuple[Any, Finding | None]:
-    """A parsed YAML document, or a finding naming the file and the fix."""
+    """A parsed YAML document (shared with other readers of the same text: do not modify it), or a finding
+    naming the file and the fix."""
     text, problem = read_text(path, shown)
     if problem is not None:
         return None, problem
+    cached = _yaml_cache.get(text, _yaml_cache)
+    if cached is not _yaml_cache:
+        _yaml_cache.move_to_end(text)
+        return cached, None
     try:
-        return yaml.load(text, Loader=_YAML_LOADER), None
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         pos = f" at line {where.line + 1}" if where is not None else ""
         return None, invalid(f"{shown} is not valid YAML{pos}", file=shown,
                              fix="restore the file from the benchmark's dlio_config output")
+    if len(text) <= YAML_CACHE_MAX_CHARS:
+        _yaml_cache[text] = data
+        if len(_yaml_cache) > YAML_CACHE_SIZE:
+            _yaml_cache.popitem(last=False)
+    return data, None
