@@ -55,46 +55,53 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line(f"declared division: {declared.upper()} - "
                       + ("qualifies" if ok else f"does NOT qualify ({verdict.value})"))
     tr.write_line("")
-    groups = sorted(b.groups.values(), key=lambda g: g.group)
-    rows = [(g.group, g.benchmark, g.model, ",".join(sorted(g.accelerators)) or "-") for g in groups]
-    titles = ("submission group", "benchmark", "model", "accelerator")
-    widths = [max([len(title), *(len(row[i]) for row in rows)]) for i, title in enumerate(titles)]  # never cut
-    header = " ".join(f"{title:{width}}" for title, width in zip(titles, widths)) + f" {'runs':>4}  verdict"
-    tr.write_line(header, bold=True)
-    for g, row in zip(groups, rows):
-        line = " ".join(f"{cell:{width}}" for cell, width in zip(row, widths)) + f" {len(g.runs):>4}  "
-        tr.write(line)
-        tr.write_line(g.verdict.value, **{COLOURS[g.verdict]: True})
-    write_figures(tr, config)
+    write_groups(tr, config, sorted(b.groups.values(), key=lambda g: g.group))
     write_findings(tr, b.sorted_problems(), b.warning_count)
 
 
-def write_figures(tr, config: pytest.Config) -> None:
-    """One table per benchmark: each group's headline figures (and change vs --mlps-compare) and verdict."""
+def _figures_text(config: pytest.Config) -> dict[str, tuple[str, str]]:
+    """Per group id: (measured/parsed runs, its headline figures with their change vs --mlps-compare)."""
     from mlps_harness.reporting.figures import has_figures, headline_cells
-    from mlps_harness.reporting.results import document, output_dir
+    from mlps_harness.reporting.results import document
 
     doc = document(config)
+    parsed: dict[str, int] = {}
+    for run in doc.runs:
+        if run.metrics is not None:
+            parsed[run.group] = parsed.get(run.group, 0) + 1
+    out = {}
+    for g in doc.groups:
+        text = ", ".join(f"{label} {value}" + (f" ({change})" if change else "")
+                         for label, value, change in headline_cells(g, doc.runs)) if has_figures(g) else "no figures"
+        out[g.group] = (f"{len(g.measured_runs)}/{parsed.get(g.group, 0)}", text)
+    return out
+
+
+def write_groups(tr, config: pytest.Config, groups: list) -> None:
+    """One row per submission group: its names in full, runs, verdict, then its headline figures (one table per
+    benchmark, headed "<benchmark> figures"; "runs" = measured runs / runs with figures)."""
+    from mlps_harness.reporting.results import output_dir
+
+    figures = _figures_text(config)
+    titles = ("submission group", "model", "accelerator")
     by_benchmark: dict[str, list] = {}
-    for group in doc.groups:
-        by_benchmark.setdefault(group.benchmark_type, []).append(group)
-    for benchmark, groups in sorted(by_benchmark.items()):
-        tr.write_line("")
+    for g in groups:
+        by_benchmark.setdefault(g.benchmark or "-", []).append(g)
+    for i, (benchmark, members) in enumerate(sorted(by_benchmark.items())):
+        if i:
+            tr.write_line("")
+        rows = [(g.group, g.model or "-", ",".join(sorted(g.accelerators)) or "-") for g in members]
+        widths = [max([len(title), *(len(row[i]) for row in rows)]) for i, title in enumerate(titles)]  # never cut
         tr.write_line(f"{benchmark} figures", bold=True)
-        width = max(len(g.group) for g in groups)
-        for g in groups:
-            runs = f"{len(g.measured_runs)}/{len([r for r in doc.runs if r.run_id in g.runs and r.metrics is not None])}"
-            tr.write(f"  {g.group:{width}} runs {runs:5} ")
-            if has_figures(g):
-                parts = [f"{label} {text}" + (f" ({change})" if change else "")
-                         for label, text, change in headline_cells(g, doc.runs)]
-                tr.write(", ".join(parts) + "  ")
-            else:
-                tr.write("no figures  ")
-            verdict = Division(g.category) if g.category else None
-            tr.write_line(g.category or "-", **({COLOURS[verdict]: True} if verdict else {}))
+        tr.write_line(" ".join(f"{t:{w}}" for t, w in zip(titles, widths)) + f" {'runs':>5}  verdict  figures",
+                      bold=True)
+        for g, row in zip(members, rows):
+            runs, text = figures.get(g.group, (str(len(g.runs)), "no figures"))
+            tr.write(" ".join(f"{cell:{w}}" for cell, w in zip(row, widths)) + f" {runs:>5}  ")
+            tr.write(f"{g.verdict.value:7}", **{COLOURS[g.verdict]: True})
+            tr.write_line(f"  {text}")
     target = output_dir(config)
-    if target is not None and doc.runs:
+    if target is not None and figures:
         tr.write_line(f"results: {target / 'results.json'} and results.csv")
 
 

@@ -164,3 +164,32 @@ def test_gc_state_restored(mixed: Path, pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.OK
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
     shutil.rmtree(pytester.path / ".pytest_cache", ignore_errors=True)
+
+
+def test_passing_setup_and_teardown_reports_are_not_kept(mixed: Path, pytester: pytest.Pytester) -> None:
+    """The terminal files passing setup/teardown reports under the empty category; the protocol does not keep
+    them (two of the three report objects per rule test), unless --durations will read them."""
+    pytester.makepyfile(statsplug="""
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_terminal_summary(terminalreporter):
+            stats = terminalreporter.stats
+            kept = sum(len(v) for k, v in stats.items() if k == "")
+            calls = sum(1 for k, v in stats.items() if k for r in v if getattr(r, "when", None) == "call")
+            terminalreporter.write_line(f"KEPT-EMPTY {kept} CALLS {calls}")
+    """)
+    pytester.syspathinsert()
+    counts = {}
+    for label, extra in (("fast", ()), ("pytest", OFF), ("durations", ("--durations=3",))):
+        result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                               "-p", "statsplug", "-q", *extra)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        line = next(x for x in result.stdout.lines if x.startswith("KEPT-EMPTY"))
+        counts[label] = tuple(int(n) for n in line.split()[1::2])
+        if label == "durations":
+            assert "slowest 3 durations" in result.stdout.str()
+            assert any(" setup " in x or " teardown " in x for x in result.stdout.lines if x[:1].isdigit())
+    assert counts["fast"][0] == 0 and counts["fast"][1] == counts["pytest"][1] > 0
+    assert counts["pytest"][0] > counts["pytest"][1]     # pytest's protocol keeps them: setup + teardown per test
+    assert counts["durations"][0] == counts["pytest"][0]

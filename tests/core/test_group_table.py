@@ -17,5 +17,12 @@ def test_long_group_names_are_not_cut(tmp_path: Path, audit) -> None:
     assert len(group) > 48
     table = [line for line in result.text.splitlines() if line.startswith(group)]
     assert table, result.text[-3000:]
-    header = next(line for line in result.text.splitlines() if line.startswith("submission group"))
-    assert header.index("benchmark") == table[0].index("training ") > len(group)
+    lines = result.text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("submission group"))
+    assert lines[header - 1] == "training figures"
+    # one row per group: the full name, then model, runs, verdict and the headline figures in aligned columns
+    assert lines[header].index("model") == table[0].index(" unet3d ", len(group)) + 1 > len(group)
+    verdict = next(word for word in ("CLOSED", "OPEN", "INVALID") if f" {word} " in table[0])
+    assert lines[header].index("verdict") == table[0].index(f" {verdict} ") + 1
+    assert "throughput" in table[0] and "MiB/s" in table[0]
+    assert len(table) == 1

@@ -62,7 +62,7 @@ def test_verdicts_follow_the_rules(audit, mixed):
     assert set(progress) == {"C", "O", "I", "s"} and progress.count("I") == 1
     assert "MLPerf Storage verdict: INVALID" in out
     for group, verdict in res.groups.items():
-        assert re.search(rf"^{re.escape(group)}\s+training\s+\S+\s+h100\s+\d+\s+{verdict}$", out, re.M), group
+        assert re.search(rf"^{re.escape(group)}\s+\S+\s+h100\s+\d+/\d+\s+{verdict}\s+\S", out, re.M), group
     panel = out[out.index("MLPerf Storage verdict"):]
     assert panel.index(f"INVALID  {AU_FAIL_RUN} [3.3.2-au-minimum]") < panel.index("OPEN     training/resnet50/run: 6 runs:")
     assert f"file {AU_FAIL_RUN}/summary.json; parameter train_au_mean_percentage" in panel   # the file is named
