@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from mlps_harness.loader import ResultsIndex
 
 PROTOCOL_PLUGIN = "mlps_audit_protocol"
+#: plugins whose `pytest_runtest_protocol` the audit's loop may bypass for rule items (pytest's own: the runner, and
+#: wrappers that only matter for code that warns, asserts, is a unittest case or needs a faulthandler timeout)
+_BYPASSABLE_PROTOCOL = frozenset({"runner", PROTOCOL_PLUGIN, "faulthandler", "unittest", "assertion", "warnings"})
 #: marks that need pytest's skipping plugin in setup/call: an item carrying one runs through pytest's protocol
 _PROTOCOL_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
@@ -151,6 +154,41 @@ class AuditProtocol:
             gc.set_threshold(*self.thresholds)
             gc.unfreeze()
             self.frozen = False
+
+    def _owns_loop(self, session: pytest.Session) -> bool:
+        """Whether the serial test loop may call this protocol directly for rule items: only pytest's own loop and
+        protocol wrappers are registered (no xdist, no timeout or rerun plugin), and no faulthandler timeout."""
+        if not self.enabled or session.config.option.collectonly or not session.items:
+            return False
+        pm = session.config.pluginmanager
+        loops = {pm.get_name(i.plugin) for i in pm.hook.pytest_runtestloop.get_hookimpls()
+                 if not (i.wrapper or i.hookwrapper)}
+        protocols = {pm.get_name(i.plugin) for i in pm.hook.pytest_runtest_protocol.get_hookimpls()}
+        timeout = session.config.getini("faulthandler_timeout") or 0
+        return loops <= {"main", PROTOCOL_PLUGIN} and protocols <= _BYPASSABLE_PROTOCOL and not float(timeout)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """pytest's serial loop, calling `pytest_runtest_protocol` directly for rule items: the hook call and its
+        four per-item wrappers cost more than a rule evaluation. Warnings are still caught and reported, for the
+        whole loop (`-W error` still applies); any other item goes through the hook as usual."""
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            return None   # pytest's loop reports the collection errors
+        if not self._owns_loop(session):
+            return None
+        from _pytest.warnings import catch_warnings_for_item
+
+        items = session.items
+        with catch_warnings_for_item(config=session.config, ihook=session.config.hook, when="runtest", item=None):
+            for i, item in enumerate(items):
+                nextitem = items[i + 1] if i + 1 < len(items) else None
+                if self.pytest_runtest_protocol(item, nextitem) is None:
+                    item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if session.shouldfail:
+                    raise session.Failed(session.shouldfail)
+                if session.shouldstop:
+                    raise session.Interrupted(session.shouldstop)
+        return True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:

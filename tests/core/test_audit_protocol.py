@@ -193,3 +193,30 @@ def test_passing_setup_and_teardown_reports_are_not_kept(mixed: Path, pytester: 
     assert counts["fast"][0] == 0 and counts["fast"][1] == counts["pytest"][1] > 0
     assert counts["pytest"][0] > counts["pytest"][1]     # pytest's protocol keeps them: setup + teardown per test
     assert counts["durations"][0] == counts["pytest"][0]
+
+
+def test_the_audit_loop_still_reports_warnings(mixed: Path, pytester: pytest.Pytester) -> None:
+    """The serial loop calls the protocol directly for rule items; a warning raised meanwhile (here by a plugin's
+    logstart hook) is still caught and counted (once per audit when identical), and -W error still turns it into an
+    error."""
+    pytester.makepyfile(warnplug="""
+        import warnings
+
+        def pytest_runtest_logstart(nodeid, location):
+            if "3.3.2-au-minimum" in nodeid:
+                warnings.warn("probe warning from a plugin", UserWarning)
+    """)
+    pytester.syspathinsert()
+    counted = []
+    for extra in ((), OFF):
+        result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                               "-p", "warnplug", "-q", *extra)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        counted.append(result.parseoutcomes().get("warnings"))
+    # pytest's protocol counts it once per 3.3.2 test; the audit loop catches warnings for the whole loop, so Python
+    # reports an identical warning (same text, same place) once
+    assert counted[0] == 1 and counted[1] > 1
+    errored = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                            "-p", "warnplug", "-q", "-W", "error::UserWarning")
+    assert "probe warning from a plugin" in errored.stdout.str() + errored.stderr.str()
+    assert errored.ret != pytest.ExitCode.OK
