@@ -132,6 +132,8 @@ class AuditProtocol:
         # of them: ~0.5 s per collection for 1,000 runs).
         config.add_cleanup(self._release)
         self.unkept: list[Any] | None = None   # the terminal's list of passing setup/teardown reports
+        #: on an xdist worker, reports are serialised for the controller: send only what its reporters read
+        self.worker = hasattr(config, "workerinput")
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -218,6 +220,8 @@ class AuditProtocol:
                 report.keywords = first.keywords
             if report.user_properties == first.user_properties:
                 report.user_properties = first.user_properties
+        if self.worker:
+            self._lighten(report)
         ihook.pytest_runtest_logreport(report=report)
         unkept = self.unkept
         if unkept and unkept[-1] is report:
@@ -226,6 +230,16 @@ class AuditProtocol:
             # it saves two of the three report objects per rule test for the rest of the session.
             unkept.pop()
         return report
+
+
+    @staticmethod
+    def _lighten(report: pytest.TestReport) -> None:
+        """A rule item's report as the controller's reporters need it, before xdist serialises it: no keywords
+        (read only to fold skip marks, and a rule item with a skip mark runs pytest's protocol), and a passing setup
+        report without the properties (the verdict and the letters read the call report's, JUnit the teardown's)."""
+        report.keywords = {}
+        if report.when == "setup" and report.passed:
+            report.user_properties = []
 
 
 def register_protocol(config: pytest.Config) -> None:

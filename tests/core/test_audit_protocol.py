@@ -220,3 +220,38 @@ def test_the_audit_loop_still_reports_warnings(mixed: Path, pytester: pytest.Pyt
                                             "-p", "warnplug", "-q", "-W", "error::UserWarning")
     assert "probe warning from a plugin" in errored.stdout.str() + errored.stderr.str()
     assert errored.ret != pytest.ExitCode.OK
+
+
+def _junit_cases(path: Path) -> dict[str, tuple]:
+    """Per test: its properties and outcome elements. A run's `mlps_metrics` rides on the first test of that run
+    each process evaluates (a different one per worker), so it is compared per run, not per test."""
+    cases = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        props = tuple((p.get("name"), p.get("value")) for p in case.iter("property")
+                      if p.get("name") != "mlps_metrics")
+        outcome = tuple((child.tag, child.get("message")) for child in case if child.tag != "properties")
+        cases[f"{case.get('classname')}::{case.get('name')}"] = (props, outcome)
+    return cases
+
+
+def test_xdist_workers_send_what_the_controller_reads(mixed: Path, pytester: pytest.Pytester) -> None:
+    """Under -n, workers drop keywords and a passing setup report's properties before sending: the controller's
+    JUnit (properties per test), verdict and letters are the same as a serial audit's."""
+    outputs = {}
+    for label, extra in (("serial", ()), ("xdist", ("-n", "2"))):
+        junit, verdict = pytester.path / f"junit-{label}.xml", pytester.path / f"verdict-{label}.json"
+        result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                               "-q", f"--junitxml={junit}", f"--mlps-json={verdict}", *extra)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        data = json.loads(verdict.read_text())
+        data.pop("run_info", None)
+        outputs[label] = (_junit_cases(junit), data, result.parseoutcomes())
+    serial, xdist = outputs["serial"], outputs["xdist"]
+    assert serial[0] == xdist[0] and len(serial[0]) > 100
+    metrics = {label: {json.loads(p.get("value"))["run_id"]: p.get("value")
+                       for p in ET.parse(pytester.path / f"junit-{label}.xml").getroot().iter("property")
+                       if p.get("name") == "mlps_metrics"} for label in outputs}
+    assert metrics["serial"] == metrics["xdist"] and metrics["serial"]
+    assert any(name == "mlps_outcome" for props, _ in serial[0].values() for name, _ in props)
+    assert json.dumps(serial[1], sort_keys=True) == json.dumps(xdist[1], sort_keys=True)
+    assert serial[2] == xdist[2]
