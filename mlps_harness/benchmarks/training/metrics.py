@@ -149,7 +149,7 @@ def group_metrics(runs: list[RunResult]) -> GroupFigures:
 def headlines(metrics: dict[str, Any]) -> list[Headline]:  # noqa: ARG001 - the same for every group
     """The group figures reports show, the headline first."""
     return [Headline(key="train_io_mean_MB_per_second", label="throughput", unit="MiB/s"),
-            Headline(key="train_throughput_mean_samples_per_second", label="samples/s", unit="samples/s"),
+            Headline(key="train_throughput_mean_samples_per_second", label="sample rate", unit="samples/s"),
             Headline(key="train_au_mean_percentage", label="AU", unit="%"),
             Headline(key="accelerators_sustained", label="accelerators at AU bar", unit="")]
 
