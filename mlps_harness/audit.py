@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,38 @@ class RuleItem(pytest.Item):
         if self.outcome is None:  # the rule itself crashed during setup: show where
             return super().repr_failure(excinfo, style="short")
         return super().repr_failure(excinfo, style=style)
+
+
+class _KeywordsSnapshot(MutableMapping):
+    """An item's keywords while its protocol runs: pytest walks them (item, module, package ... session) for every
+    report; this walks them once and answers from that list until a keyword is added."""
+
+    __slots__ = ("_base", "_names")
+
+    def __init__(self, base: MutableMapping) -> None:
+        self._base = base
+        self._names: tuple[str, ...] | None = None
+
+    def __iter__(self):
+        if self._names is None:
+            self._names = tuple(self._base)
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._base
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._base[key] = value
+        self._names = None
+
+    def __delitem__(self, key: str) -> None:
+        del self._base[key]
 
 
 class AuditModule(pytest.File):
@@ -198,6 +231,14 @@ class AuditProtocol:
                 or any(mark.name in _PROTOCOL_MARKS for mark in item.own_markers):
             return None
         ihook = item.ihook
+        keywords, item.keywords = item.keywords, _KeywordsSnapshot(item.keywords)
+        try:
+            self._protocol(item, ihook, nextitem)
+        finally:
+            item.keywords = keywords
+        return True
+
+    def _protocol(self, item: RuleItem, ihook: Any, nextitem: pytest.Item | None) -> None:
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         state = item.session._setupstate
         setup = self._phase(item, ihook, "setup", lambda: state.setup(item))
@@ -209,7 +250,6 @@ class AuditProtocol:
         self._phase(item, ihook, "teardown", lambda: state.teardown_exact(nextitem), setup)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         item.user_properties = []   # every report holds them now (JUnit wrote them with the teardown report)
-        return True
 
     def _phase(self, item: pytest.Item, ihook: Any, when: str, fn: Any,
                first: pytest.TestReport | None = None) -> pytest.TestReport:

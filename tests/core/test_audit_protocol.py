@@ -255,3 +255,33 @@ def test_xdist_workers_send_what_the_controller_reads(mixed: Path, pytester: pyt
     assert any(name == "mlps_outcome" for props, _ in serial[0].values() for name, _ in props)
     assert json.dumps(serial[1], sort_keys=True) == json.dumps(xdist[1], sort_keys=True)
     assert serial[2] == xdist[2]
+
+
+def test_report_keywords_equal_pytest_protocol(mixed: Path, pytester: pytest.Pytester) -> None:
+    """Each report's keywords (walked once per item by the audit's protocol) are the ones pytest's protocol gives,
+    and a keyword a plugin adds during the run is seen by the later reports."""
+    pytester.makepyfile(kwplug="""
+        import json
+
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_makereport(item, call):
+            if call.when == "call":
+                item.keywords["added_at_call"] = 1
+
+        def pytest_runtest_logreport(report):
+            if "3.3.2-au-minimum" in report.nodeid:
+                with open("keywords.jsonl", "a") as f:
+                    f.write(json.dumps([report.nodeid, report.when, sorted(report.keywords)]) + "\\n")
+    """)
+    pytester.syspathinsert()
+    seen = {}
+    for label, extra in (("fast", ()), ("pytest", OFF)):
+        (pytester.path / "keywords.jsonl").unlink(missing_ok=True)
+        pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                      "-p", "kwplug", "-q", *extra)
+        seen[label] = [json.loads(line) for line in (pytester.path / "keywords.jsonl").read_text().splitlines()]
+    assert seen["fast"] == seen["pytest"] and len(seen["fast"]) >= 3
+    assert any("rule" in kw and "compliance" in kw for _, _, kw in seen["fast"])
+    assert {when for _, when, kw in seen["fast"] if "added_at_call" in kw} == {"call", "teardown"}
