@@ -242,14 +242,19 @@ class AuditProtocol:
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         state = item.session._setupstate
         setup = self._phase(item, ihook, "setup", lambda: state.setup(item))
-        if setup.passed:
-            self._phase(item, ihook, "call", item.runtest, setup)
+        call = self._phase(item, ihook, "call", item.runtest, setup) if setup.passed else None
         session = item.session
         if session.shouldfail or session.shouldstop:
             nextitem = None
         self._phase(item, ihook, "teardown", lambda: state.teardown_exact(nextitem), setup)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         item.user_properties = []   # every report holds them now (JUnit wrote them with the teardown report)
+        if self.unkept is not None:
+            # The reports the terminal keeps for its summary: every reporter has read their keywords (pytest reads
+            # them again only to fold skips of skip-marked items, which take pytest's protocol).
+            for kept in (setup, call):
+                if kept is not None:
+                    kept.keywords = {}
 
     def _phase(self, item: pytest.Item, ihook: Any, when: str, fn: Any,
                first: pytest.TestReport | None = None) -> pytest.TestReport:

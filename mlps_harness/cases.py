@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mlps_harness.rules import Rule, RuleResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleCase:
     """One (target, rule) pair; `target` is a run id, a group id, or a suite slot resolved later."""
 

@@ -8,9 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import matplotlib.backends.backend_svg  # noqa: F401
+import matplotlib.figure  # noqa: F401
 import pytest
 
 from tests.helpers import COMPLIANCE, run_pytest
+
+# pytester's in-process runs put sys.modules back as they found it; numpy (under matplotlib) cannot be imported
+# twice in one process, so an HTML report's charts would fail in the second in-process audit of a test session if
+# the first one imported the chart stack. Importing it here keeps it loaded for the whole session.
 
 pytest_plugins = ["pytester"]
 

@@ -34,11 +34,11 @@ class Rule:
     fn: RuleFn = field(compare=False)
     commands: tuple[str, ...] | None = None
     versions: tuple[str, ...] = VERSIONS
+    #: `<id>-<slug>`, the rule's part of a test id (one string, shared by the rule's 1,000s of cases)
+    name: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def name(self) -> str:
-        """`<id>-<slug>`, the rule's part of a test id."""
-        return f"{self.id}-{self.slug}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.id}-{self.slug}")
 
     @property
     def title(self) -> str:
