@@ -46,6 +46,17 @@ class Flag:
             return self.suite_name
         return f"--{self.name}" if self.name.startswith(prefix) else f"--{prefix}{self.name}"
 
+    def value_kwargs(self) -> dict[str, Any]:
+        """The keywords describing the value (type, choices, metavar) that pytest and argparse take alike."""
+        out: dict[str, Any] = {}
+        if self.type is not None:
+            out["type"] = self.type
+        if self.choices:
+            out["choices"] = self.choices
+        if self.metavar:
+            out["metavar"] = self.metavar
+        return out
+
     def shown_default(self) -> str | None:
         """The default as the help texts show it (None for switches, required flags and no default)."""
         if self.action == "store_true" or self.required:
@@ -95,13 +106,7 @@ class FlagSet:
             if flag.action:
                 kwargs.update(action=flag.action, default=False)
             else:
-                kwargs.update(default=None)
-                if flag.type is not None:
-                    kwargs["type"] = flag.type
-                if flag.choices:
-                    kwargs["choices"] = flag.choices
-                if flag.metavar:
-                    kwargs["metavar"] = flag.metavar
+                kwargs.update(default=None, **flag.value_kwargs())
             addoption(flag.suite_flag(self.prefix), **kwargs)
 
     def add_to_workload(self, add_argument: Callable[..., Any], name: str, *, note: str = "",
@@ -116,13 +121,7 @@ class FlagSet:
         if flag.action:
             kwargs["action"] = flag.action
         else:
-            kwargs["default"] = flag.default
-            if flag.type is not None:
-                kwargs["type"] = flag.type
-            if flag.choices:
-                kwargs["choices"] = flag.choices
-            if flag.metavar:
-                kwargs["metavar"] = flag.metavar
+            kwargs.update(default=flag.default, **flag.value_kwargs())
             if flag.required:
                 kwargs["required"] = True
         kwargs.update(overrides)
