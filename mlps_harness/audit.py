@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.outcomes import Exit
+from _pytest.reports import TestReport
 from _pytest.runner import CallInfo
 
 from mlps_harness import properties as prop_names
@@ -36,6 +37,11 @@ PROTOCOL_PLUGIN = "mlps_audit_protocol"
 #: plugins whose `pytest_runtest_protocol` the audit's loop may bypass for rule items (pytest's own: the runner, and
 #: wrappers that only matter for code that warns, asserts, is a unittest case or needs a faulthandler timeout)
 _BYPASSABLE_PROTOCOL = frozenset({"runner", PROTOCOL_PLUGIN, "faulthandler", "unittest", "assertion", "warnings"})
+#: `pytest_runtest_makereport` implementations whose effect on a rule item's report is known, so the audit may build
+#: the report itself when no other is registered: pytest's runner builds it; unittest, skipping, tmpdir and Hypothesis
+#: act only on unittest cases, xfail marks or exceptions, tmp_path users and Hypothesis tests (a rule item is none
+#: of them); pytest-html gives every call report its `extras` list, empty for an item without fixtures
+_KNOWN_MAKEREPORT = frozenset({"runner", "unittest", "skipping", "tmpdir", "hypothesispytest", "html"})
 #: marks that need pytest's skipping plugin in setup/call: an item carrying one runs through pytest's protocol
 _PROTOCOL_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
@@ -167,6 +173,8 @@ class AuditProtocol:
         self.unkept: list[Any] | None = None   # the terminal's list of passing setup/teardown reports
         #: on an xdist worker, reports are serialised for the controller: send only what its reporters read
         self.worker = hasattr(config, "workerinput")
+        self.direct_reports = False   # build reports without the makereport hook (see `_KNOWN_MAKEREPORT`)
+        self.html_extras = False
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -179,6 +187,10 @@ class AuditProtocol:
             self.thresholds = gc.get_threshold()
             gc.set_threshold(self.thresholds[0], self.thresholds[1], max(self.thresholds[2], 1000))
             self.frozen = True
+        pm = session.config.pluginmanager
+        makers = {pm.get_name(i.plugin) for i in pm.hook.pytest_runtest_makereport.get_hookimpls()}
+        self.direct_reports = makers <= _KNOWN_MAKEREPORT
+        self.html_extras = "html" in makers
         terminal = session.config.pluginmanager.get_plugin("terminalreporter")
         if self.enabled and terminal is not None and session.config.getoption("durations", None) is None:
             self.unkept = terminal.stats.setdefault("", [])
@@ -259,7 +271,12 @@ class AuditProtocol:
     def _phase(self, item: pytest.Item, ihook: Any, when: str, fn: Any,
                first: pytest.TestReport | None = None) -> pytest.TestReport:
         call = CallInfo.from_call(fn, when=when, reraise=self.reraise)
-        report = ihook.pytest_runtest_makereport(item=item, call=call)
+        if self.direct_reports:   # what the hook would return, without its six implementations' dispatch
+            report = TestReport.from_item_and_call(item, call)
+            if self.html_extras and when == "call":
+                report.extras = []
+        else:
+            report = ihook.pytest_runtest_makereport(item=item, call=call)
         if first is not None:  # the item's three reports share equal keywords and properties: keep one copy
             if report.keywords == first.keywords:
                 report.keywords = first.keywords

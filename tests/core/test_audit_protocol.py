@@ -285,3 +285,49 @@ def test_report_keywords_equal_pytest_protocol(mixed: Path, pytester: pytest.Pyt
     assert seen["fast"] == seen["pytest"] and len(seen["fast"]) >= 3
     assert any("rule" in kw and "compliance" in kw for _, _, kw in seen["fast"])
     assert {when for _, when, kw in seen["fast"] if "added_at_call" in kw} == {"call", "teardown"}
+
+
+def test_reports_built_without_the_hook_equal_the_hooks(mixed: Path, pytester: pytest.Pytester) -> None:
+    """With only pytest's own and known makereport implementations registered, the audit builds each report itself:
+    every report (all fields but timings) is the one pytest's protocol makes through the hook; a plugin that adds a
+    makereport implementation gets the hook again."""
+    pytester.makepyfile(dumper="""
+        import json
+
+        import pytest
+
+        def pytest_configure(config):
+            global CONFIG
+            CONFIG = config
+
+        def pytest_runtest_logreport(report):
+            data = CONFIG.hook.pytest_report_to_serializable(config=CONFIG, report=report)
+            for key in ("duration", "start", "stop"):
+                data.pop(key, None)
+            data["extras"] = getattr(report, "extras", "absent")
+            with open("reports.jsonl", "a") as f:
+                f.write(json.dumps(data, sort_keys=True, default=str) + "\\n")
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionfinish(session):
+            protocol = session.config.pluginmanager.get_plugin("mlps_audit_protocol")
+            with open("direct.txt", "w") as f:
+                f.write(str(getattr(protocol, "direct_reports", None)))
+    """)
+    pytester.makepyfile(maker="""
+        def pytest_runtest_makereport(item, call):
+            return None
+    """)
+    pytester.syspathinsert()
+    seen = {}
+    for label, extra in (("direct", ()), ("pytest", OFF), ("hook", ("-p", "maker"))):
+        (pytester.path / "reports.jsonl").unlink(missing_ok=True)
+        pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                      "-p", "dumper", "-q", *extra)
+        lines = (pytester.path / "reports.jsonl").read_text().splitlines()
+        seen[label] = ([json.loads(line) for line in lines], (pytester.path / "direct.txt").read_text())
+    assert seen["direct"][1] == "True" and seen["hook"][1] == "False" and seen["pytest"][1] == "None"
+    assert seen["direct"][0] == seen["pytest"][0] == seen["hook"][0]
+    reports = seen["direct"][0]
+    assert len(reports) > 100 and {r["outcome"] for r in reports} >= {"passed", "failed", "skipped"}
+    assert {json.dumps(r["extras"]) for r in reports if r["when"] == "call"} == {"[]"}
