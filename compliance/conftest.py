@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if _only_help(config):
         return
     audit_index(config)  # bad --results-dir is a usage error before anything is collected
+    if "hypothesis" not in sys.modules and config.pluginmanager.has_plugin("hypothesispytest"):
+        # An audit runs no Hypothesis test; the plugin's terminal summary would import all of Hypothesis (~0.3 s)
+        # and walk every kept report.
+        config.pluginmanager.unregister(name="hypothesispytest")
     register_protocol(config)  # rule items without pytest's per-phase wrappers (-p no:mlps_audit_protocol: off)
     if config.option.tbstyle == "auto":
         # Rule failures carry no useful traceback; the verdict panel lists every finding. (--tb=short restores it.)
