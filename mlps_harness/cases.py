@@ -126,6 +126,18 @@ def _describe(f: Any) -> str:
     return " ".join(parts)
 
 
+#: one shared (name, value) tuple per distinct property of a target or rule: an audit's 20,000+ tests repeat a few
+#: thousand of them, and every report keeps its test's list
+_PAIRS: dict[tuple[str, str], tuple[str, str]] = {}
+_OUTCOME_PAIRS = {o: ((prop_names.OUTCOME, o), (prop_names.DIVISION, o.upper() if o != "na" else "N/A"))
+                  for o in ("closed", "open", "invalid", "na")}
+
+
+def _pair(name: str, value: str) -> tuple[str, str]:
+    pair = (name, value)
+    return _PAIRS.setdefault(pair, pair)
+
+
 def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, declared: str | None) -> RuleOutcome:
     """Resolve the case's target, record who it is about on the item, run the rule."""
     from mlps_harness.metrics import attach_run_result
@@ -136,29 +148,29 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     if not index.available(wanted):
         pytest.skip(f"{case.target}: no such run here (its launch failed, was interrupted or was not selected)")
     props = item.user_properties
-    props.extend([(prop_names.RULE, entry.id), (prop_names.RULE_NAME, entry.name), (prop_names.GROUP, index.resolve(case.group)),
-                  (prop_names.BENCHMARK, case.benchmark), (prop_names.MODEL, case.model or "")])
+    props.extend([_pair(prop_names.RULE, entry.id), _pair(prop_names.RULE_NAME, entry.name),
+                  _pair(prop_names.GROUP, index.resolve(case.group)), _pair(prop_names.BENCHMARK, case.benchmark),
+                  _pair(prop_names.MODEL, case.model or "")])
     if case.scope == "group":
         target = index.group(index.resolve(case.group))
         version = target.rules_version
         division_dir = next((r.ref.division_dir for r in target.runs if r.ref.division_dir), None)
         accel = sorted({r.accelerator for r in target.runs if r.accelerator})
-        props.append((prop_names.ACCELERATOR, ",".join(accel)))
-        props.append((prop_names.GROUP_RUNS, str(len([r for r in target.runs if r.ref.command == "run"]))))
+        props.append(_pair(prop_names.ACCELERATOR, ",".join(accel)))
+        props.append(_pair(prop_names.GROUP_RUNS, str(len([r for r in target.runs if r.ref.command == "run"]))))
     else:
         target = index.run(index.resolve(case.target))
         version = target.rules_version
         division_dir = target.ref.division_dir
-        props.append((prop_names.RUN, target.run_id))
-        props.append((prop_names.COMMAND, target.ref.command or ""))
-        props.append((prop_names.ACCELERATOR, target.accelerator or ""))
+        props.append(_pair(prop_names.RUN, target.run_id))
+        props.append(_pair(prop_names.COMMAND, target.ref.command or ""))
+        props.append(_pair(prop_names.ACCELERATOR, target.accelerator or ""))
         attach_run_result(item, target)
     effective = declared or division_dir
-    props.append((prop_names.RULES_VERSION, version))
+    props.append(_pair(prop_names.RULES_VERSION, version))
     result = evaluate(entry, target, version)
     outcome = "na" if not result.applicable else result.division.value.lower()
-    props.append((prop_names.OUTCOME, outcome))
-    props.append((prop_names.DIVISION, outcome.upper() if outcome != "na" else "N/A"))
+    props.extend(_OUTCOME_PAIRS[outcome])
     problems = result.problems() if result.applicable else []
     if problems:
         props.append((prop_names.EXPECTED, problems[0].expected or ""))
@@ -167,5 +179,5 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     if shown:
         props.append((prop_names.FINDINGS, json.dumps([f.plain() for f in shown])))
     if effective:
-        props.append((prop_names.DECLARED, effective))
+        props.append(_pair(prop_names.DECLARED, effective))
     return RuleOutcome(case, result, effective)
