@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlps_harness.audit import AuditModule, register_protocol
+from mlps_harness.audit_pool import claim_workers
 from mlps_harness.plugin import audit_index, order_by_target
 
 
@@ -24,6 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # An audit runs no Hypothesis test; the plugin's terminal summary would import all of Hypothesis (~0.3 s)
         # and walk every kept report.
         config.pluginmanager.unregister(name="hypothesispytest")
+    claim_workers(config)  # -n N: N processes evaluate the rules ahead of the tests (-p no:mlps_audit_pool: xdist)
     register_protocol(config)  # rule items without pytest's per-phase wrappers (-p no:mlps_audit_protocol: off)
     if config.option.tbstyle == "auto":
         # Rule failures carry no useful traceback; the verdict panel lists every finding. (--tb=short restores it.)

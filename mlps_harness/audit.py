@@ -49,6 +49,8 @@ _PROTOCOL_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwa
 class RuleItem(pytest.Item):
     """One (target, rule) test."""
 
+    pool: Any = None   #: under `-n N`, the `AuditPool` that evaluates this item's case ahead of the loop
+
     def __init__(self, *, case: RuleCase, index: "ResultsIndex", check: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
@@ -62,7 +64,8 @@ class RuleItem(pytest.Item):
         return self.parent.hook_proxy()
 
     def setup(self) -> None:
-        self.outcome = evaluate_case(self.case, self.index, self, self.config.getoption("--division"))
+        pooled = self.pool.outcome(self) if self.pool is not None else None
+        self.outcome = pooled or evaluate_case(self.case, self.index, self, self.config.getoption("--division"))
 
     def runtest(self) -> None:
         if self.config.getoption("capture") == "no":

@@ -295,9 +295,14 @@ def run_result(run: "Run") -> RunResult:
         parameters=dict(run.params), metrics=metrics)
 
 
+def sent_results(config: pytest.Config) -> set[str]:
+    """The runs whose record this process has put on a report (the audit pool hands its processes' sets back)."""
+    return config.stash.setdefault(_SENT_KEY, set())
+
+
 def attach_run_result(item: pytest.Item, run: "Run") -> None:
     """Put the run's record on this test's report, once per run and process (the controller dedups workers)."""
-    sent = item.config.stash.setdefault(_SENT_KEY, set())
+    sent = sent_results(item.config)
     if run.run_id in sent:
         return
     sent.add(run.run_id)

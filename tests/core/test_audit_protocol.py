@@ -238,7 +238,7 @@ def test_xdist_workers_send_what_the_controller_reads(mixed: Path, pytester: pyt
     """Under -n, workers drop keywords and a passing setup report's properties before sending: the controller's
     JUnit (properties per test), verdict and letters are the same as a serial audit's."""
     outputs = {}
-    for label, extra in (("serial", ()), ("xdist", ("-n", "2"))):
+    for label, extra in (("serial", ()), ("xdist", ("-n", "2", "-p", "no:mlps_audit_pool"))):
         junit, verdict = pytester.path / f"junit-{label}.xml", pytester.path / f"verdict-{label}.json"
         result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
                                                "-q", f"--junitxml={junit}", f"--mlps-json={verdict}", *extra)

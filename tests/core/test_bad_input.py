@@ -219,14 +219,16 @@ def test_fifo_is_never_opened(tmp_path):
     assert text is None and problem.actual == "fifo"
 
 
-def test_undecodable_names_and_escapes_under_xdist(audit, submission):
+@pytest.mark.parametrize("extra", [(), ("-p", "no:mlps_audit_pool")], ids=["pool", "xdist"])
+def test_undecodable_names_and_escapes_under_n_2(audit, submission, extra):
     """Non-UTF-8 bytes in a directory name, a newline in one, and a lone-surrogate JSON escape: all reach the
-    xdist controller (which only ships UTF-8) as INVALID runs, with the same verdict as a serial run."""
+    audit pool's results and the xdist controller (which only ships UTF-8) as INVALID runs, with the same verdict as
+    a serial run."""
     root, runs = submission
     os.rename(bytes(runs[1]), bytes(runs[1].parent) + b"/20250613_111030\xff")
     runs[2].rename(runs[2].parent / "20250613_112100\nx")
     _json_edit("*_metadata.json", _set("args.accelerator_type", "h100\udcff"))(runs[3])
-    parallel = audit(root, "-n", "2")
+    parallel = audit(root, "-n", "2", *extra)
     parallel.assert_clean()
     assert parallel.runs[f"{RUN}/20250613_111030\\xff"] == "INVALID"
     assert parallel.runs[f"{RUN}/20250613_112100\nx"] == "INVALID"

@@ -139,7 +139,8 @@ def _junit(path: Path) -> tuple[dict[str, str], list[tuple[str, dict[str, str], 
     return props, cases
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize("workers", [[], ["-n", "2"], ["-n", "2", "-p", "no:mlps_audit_pool"]],
+                         ids=["serial", "pool", "xdist"])
 def test_junit_html_and_json(audit, mixed, pytester, workers):
     junit, html = pytester.path / "junit.xml", pytester.path / "report.html"
     res = audit(mixed, f"--junitxml={junit}", f"--html={html}", "--self-contained-html", *workers)
@@ -166,10 +167,12 @@ def test_junit_html_and_json(audit, mixed, pytester, workers):
     assert "<td>invalid</td><td>1</td>" in counts
 
 
-def test_xdist_gives_the_same_verdict_and_json(audit, mixed):
+@pytest.mark.parametrize(("extra", "shown"), [((), "2 processes parse the runs"),
+                                               (("-p", "no:mlps_audit_pool"), "2 workers")], ids=["pool", "xdist"])
+def test_n_2_gives_the_same_verdict_and_json(audit, mixed, extra, shown):
     serial = audit(mixed)
-    parallel = audit(mixed, "-n", "2")
-    assert "gw0" in parallel.result.stdout.str() or "2 workers" in parallel.result.stdout.str()
+    parallel = audit(mixed, "-n", "2", *extra)
+    assert shown in parallel.result.stdout.str()
     assert parallel.result.ret == serial.result.ret == pytest.ExitCode.TESTS_FAILED
     assert parallel.data == serial.data and serial.data["verdict"] == "INVALID"
 

@@ -1,0 +1,102 @@
+"""`-n N` on an audit (`mlps_harness.audit_pool`): forked processes evaluate the rules, this process reports; every
+report, the JUnit file and the verdict are the ones a serial audit makes, crashing rules included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.core.test_audit_protocol import _junit
+from tests.core.test_plugin_outputs import AU_FAIL_RUN, build_mixed
+from tests.helpers import COMPLIANCE
+
+DUMPER = """
+import json
+import os
+
+import pytest
+
+def pytest_configure(config):
+    global CONFIG
+    CONFIG = config
+
+def pytest_runtest_logreport(report):
+    data = CONFIG.hook.pytest_report_to_serializable(config=CONFIG, report=report)
+    for key in ("duration", "start", "stop"):
+        data.pop(key, None)
+    with open(os.environ["DUMP_TO"], "a") as f:
+        f.write(json.dumps(data, sort_keys=True, default=str) + "\\n")
+"""
+
+#: 3.3.2 crashes on the run whose AU is low (a rule crash is a test error, counted INVALID)
+CRASHER = f"""
+from mlps_harness.rules import all_rules
+
+def pytest_configure(config):
+    entry = next(rule for rule in all_rules() if rule.name == "3.3.2-au-minimum")
+    original = entry.fn
+
+    def crashing(run):
+        if run.run_id == {AU_FAIL_RUN!r}:
+            raise ZeroDivisionError("injected by the test")
+        return original(run)
+
+    object.__setattr__(entry, "fn", crashing)
+"""
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    return build_mixed(tmp_path_factory.mktemp("pool") / "results")
+
+
+def _audit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mixed: Path, label: str,
+           *extra: str) -> tuple[list[dict], bytes, dict, str]:
+    dump, junit, verdict = (pytester.path / f"{label}.{ext}" for ext in ("jsonl", "xml", "json"))
+    monkeypatch.setenv("DUMP_TO", str(dump))
+    result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                           "-p", "dumper", "-p", "crasher", "-rA", "--tb=short",
+                                           f"--junitxml={junit}", f"--mlps-json={verdict}", *extra)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    data = json.loads(verdict.read_text())
+    data.pop("run_info", None)
+    reports = [json.loads(line) for line in dump.read_text().splitlines()]
+    return reports, _junit(junit), data, result.stdout.str()
+
+
+def test_pool_reports_equal_serial_reports(mixed: Path, pytester: pytest.Pytester,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(dumper=DUMPER, crasher=CRASHER)
+    pytester.syspathinsert()
+    serial = _audit(pytester, monkeypatch, mixed, "serial")
+    pooled = _audit(pytester, monkeypatch, mixed, "pool", "-n", "2")
+    assert "2 processes parse the runs and evaluate the rules" in pooled[3]
+    assert "bringing up nodes" not in pooled[3] and "[gw0]" not in pooled[3]
+    crashed = [r for r in serial[0] if r["when"] == "setup" and r["outcome"] == "failed"]
+    assert len(crashed) == 1 and AU_FAIL_RUN in crashed[0]["nodeid"]
+    assert "ZeroDivisionError: injected by the test" in json.dumps(crashed[0]["longrepr"])
+    assert len(serial[0]) > 300 and pooled[0] == serial[0]
+    assert pooled[1] == serial[1]
+    assert json.dumps(pooled[2], sort_keys=True) == json.dumps(serial[2], sort_keys=True)
+    assert serial[2]["verdict"] == "INVALID"
+
+
+def test_pool_processes_are_gone_after_the_audit(mixed: Path, pytester: pytest.Pytester) -> None:
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = pytester.runpytest_inprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                          "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "2 processes parse the runs" in result.stdout.str()
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
+
+
+@pytest.mark.parametrize("extra", [("--dist", "load"), ("-p", "no:mlps_audit_pool")], ids=["explicit-dist", "opt-out"])
+def test_xdist_when_asked_for(mixed: Path, pytester: pytest.Pytester, extra: tuple[str, ...]) -> None:
+    result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                           "-q", "-n", "2", *extra)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    assert "bringing up nodes" in out and "processes parse the runs" not in out
