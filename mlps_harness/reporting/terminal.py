@@ -9,6 +9,9 @@ from mlps_harness.outcomes import Division
 from mlps_harness.verdict import book
 
 COLOURS = {Division.CLOSED: "green", Division.OPEN: "yellow", Division.INVALID: "red"}
+#: under -q, the group table's rows per benchmark (a whole round's tree has hundreds of groups; every row is still
+#: printed without -q, and in the HTML report and results.json)
+QUIET_GROUP_ROWS = 100
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
@@ -55,7 +58,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line(f"declared division: {declared.upper()} - "
                       + ("qualifies" if ok else f"does NOT qualify ({verdict.value})"))
     tr.write_line("")
-    write_groups(tr, config, sorted(b.groups.values(), key=lambda g: g.group))
+    write_groups(tr, config, sorted(b.groups.values(), key=lambda g: g.group),
+                 limit=QUIET_GROUP_ROWS if config.get_verbosity() < 0 else None)
     write_findings(tr, b.sorted_problems(), b.warning_count)
 
 
@@ -77,9 +81,10 @@ def _figures_text(config: pytest.Config) -> dict[str, tuple[str, str]]:
     return out
 
 
-def write_groups(tr, config: pytest.Config, groups: list) -> None:
+def write_groups(tr, config: pytest.Config, groups: list, limit: int | None = None) -> None:
     """One row per submission group: its names in full, runs, verdict, then its headline figures (one table per
-    benchmark, headed "<benchmark> figures"; "runs" = measured runs / runs with figures)."""
+    benchmark, headed "<benchmark> figures"; "runs" = measured runs / runs with figures); at most `limit` rows per
+    benchmark, then how many more there are."""
     from mlps_harness.reporting.results import output_dir
 
     figures = _figures_text(config)
@@ -95,11 +100,18 @@ def write_groups(tr, config: pytest.Config, groups: list) -> None:
         tr.write_line(f"{benchmark} figures", bold=True)
         tr.write_line(" ".join(f"{t:{w}}" for t, w in zip(titles, widths)) + f" {'runs':>5}  verdict  figures",
                       bold=True)
-        for g, row in zip(members, rows):
+        shown = members if limit is None else members[:limit]
+        for g, row in zip(shown, rows):
             runs, text = figures.get(g.group, (str(len(g.runs)), "no figures"))
             tr.write(" ".join(f"{cell:{w}}" for cell, w in zip(row, widths)) + f" {runs:>5}  ")
             tr.write(f"{g.verdict.value:7}", **{COLOURS[g.verdict]: True})
             tr.write_line(f"  {text}")
+        if len(shown) < len(members):
+            hidden = members[len(shown):]
+            counts = ", ".join(f"{sum(1 for g in hidden if g.verdict is d)} {d.value}" for d in Division
+                               if any(g.verdict is d for g in hidden))
+            tr.write_line(f"... {len(hidden)} more {benchmark} groups ({counts}): every row without -q, in --html "
+                          "and in --mlps-results")
     target = output_dir(config)
     if target is not None and figures:
         tr.write_line(f"results: {target / 'results.json'} and results.csv")
