@@ -85,6 +85,10 @@ class RuleItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
 
+    def listchain(self) -> list[pytest.Node]:
+        """The collectors from the session down to this item (the module's chain is walked once, not per call)."""
+        return [*self.parent.chain(), self]
+
     def repr_failure(self, excinfo, style=None):  # noqa: ANN001
         if self.outcome is None:  # the rule itself crashed during setup: show where
             return super().repr_failure(excinfo, style="short")
@@ -130,6 +134,13 @@ class AuditModule(pytest.File):
         super().__init__(**kwargs)
         self.index = index
         self._hook_proxy: "pluggy.HookRelay | None" = None
+        self._chain: list[pytest.Node] | None = None
+
+    def chain(self) -> list[pytest.Node]:
+        """`listchain()`, kept: a module's collectors do not change once it is collected."""
+        if self._chain is None:
+            self._chain = self.listchain()
+        return self._chain
 
     def hook_proxy(self) -> "pluggy.HookRelay":
         """`self.ihook`, cached (every item of this module shares the module's path and conftests)."""
@@ -143,12 +154,17 @@ class AuditModule(pytest.File):
         spec.loader.exec_module(module)
         functions = [(name, fn) for name, fn in vars(module).items()
                      if name.startswith("test_") and hasattr(fn, prop_names.CATEGORY_ATTR)]
+        where: str | None = None
         for name, fn in functions:
             for param in as_params(build_cases(self.index, fn.mlps_category)):
                 case = param.values[0]
                 item = RuleItem.from_parent(self, name=f"{name}[{param.id}]", case=case, index=self.index, check=fn)
                 for mark in param.marks:
                     item.add_marker(mark)
+                if where is None:
+                    where = item.location[0]
+                else:   # what pytest computes per item (its path relative to the rootdir), computed once
+                    item.location = (where, None, item.name)
                 yield item
 
 

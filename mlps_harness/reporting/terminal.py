@@ -14,6 +14,7 @@ COLOURS = {Division.CLOSED: "green", Division.OPEN: "yellow", Division.INVALID: 
 QUIET_GROUP_ROWS = 100
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     if report.when != "call":
         return None
