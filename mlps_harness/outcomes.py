@@ -26,11 +26,12 @@ _RANK = {Division.CLOSED: 0, Division.OPEN: 1, Division.INVALID: 2}
 
 def worst(divisions: Iterable[Division | str]) -> Division:
     """The worst of the given divisions; CLOSED when there are none."""
-    result = Division.CLOSED
+    result, rank = Division.CLOSED, 0
     for d in divisions:
-        d = Division(d)
-        if d.rank > result.rank:
-            result = d
+        if d.__class__ is not Division:
+            d = Division(d)
+        if _RANK[d] > rank:
+            result, rank = d, _RANK[d]
     return result
 
 
