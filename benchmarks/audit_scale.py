@@ -7,8 +7,9 @@ The realistic tree is built by `benchmarks/realistic_tree.py` from the upstream-
 runs for N = 1,000, one OPEN finding per run, one INVALID per system); the synthetic tree by the training
 benchmark's `write_training_submission` (no findings, small files). Each round runs, interleaved: upstream
 reportgen on N runs (when `--upstream` exists; it writes results.json/csv into the tree, removed after), ours serially
-on N/2 and N runs, ours with `-n 2` on N runs, ours serially on the synthetic N-run tree. Prints per command the wall
-and CPU seconds, the peak RSS of the pytest process (the controller under -n) and the output line count, then the
+on N/2 and N runs, ours with `-n 2` on N runs (the audit pool), ours serially on the synthetic N-run tree, and ours
+with `-n 2` through pytest-xdist's workers (`-p no:mlps_audit_pool`, for comparison). Prints per command the wall
+and CPU seconds, the peak RSS of the pytest process (the main one under -n) and the output line count, then the
 targets: serial time <= 1.0x upstream's measured in the same round (else under 12 s), time(N) / 2 time(N/2) near 1,
 peak RSS <= 150 MB, `-n 2` <= 1.3x serial, output of the -q audit at most a few hundred lines (<= 500).
 """
@@ -59,9 +60,9 @@ def measure(cmd: list[str], out: Path) -> dict[str, float]:
             "lines": lines, "rc": os.waitstatus_to_exitcode(status)}
 
 
-def ours(root: Path, workers: int = 1) -> list[str]:
+def ours(root: Path, workers: int = 1, *extra: str) -> list[str]:
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "compliance"), f"--results-dir={root}", "-q",
-           "-p", "no:cacheprovider"]
+           "-p", "no:cacheprovider", *extra]
     return cmd + (["-n", str(workers)] if workers > 1 else [])
 
 
@@ -87,7 +88,8 @@ def main() -> None:
         commands = {f"upstream reportgen {n}": [str(args.upstream), "reports", "reportgen", "--results-dir",
                                                 str(trees["real"])]} if args.upstream.exists() else {}
         commands |= {f"ours serial {half}": ours(trees["half"]), f"ours serial {n}": ours(trees["real"]),
-                     f"ours -n 2 {n}": ours(trees["real"], 2), f"ours serial synthetic {n}": ours(trees["synth"])}
+                     f"ours -n 2 {n}": ours(trees["real"], 2), f"ours serial synthetic {n}": ours(trees["synth"]),
+                     f"ours -n 2 xdist {n}": ours(trees["real"], 2, "-p", "no:mlps_audit_pool")}
         rows: dict[str, list[dict[str, float]]] = {k: [] for k in commands}
         for rnd in range(args.repeat):
             for label, cmd in commands.items():
@@ -119,8 +121,11 @@ def main() -> None:
         print(f"  peak RSS serial {n}: {med[serial]['rss']:.0f} MiB, {half}: {med[f'ours serial {half}']['rss']:.0f} "
               f"MiB (target <= 150 MB)")
         xd = [p["wall"] / s["wall"] for p, s in zip(rows[parallel], rows[serial], strict=True)]
-        print(f"  -n 2 / serial: {', '.join(f'{x:.2f}' for x in xd)} (target <= 1.3); controller peak RSS "
-              f"{med[parallel]['rss']:.0f} MiB")
+        print(f"  -n 2 / serial: {', '.join(f'{x:.2f}' for x in xd)} (target <= 1.3; the audit pool); main process "
+              f"peak RSS {med[parallel]['rss']:.0f} MiB")
+        xdist = [p["wall"] / s["wall"] for p, s in zip(rows[f"ours -n 2 xdist {n}"], rows[serial], strict=True)]
+        print(f"  -n 2 with pytest-xdist workers instead (-p no:mlps_audit_pool) / serial: "
+              f"{', '.join(f'{x:.2f}' for x in xdist)}")
         print(f"  output lines of the -q audit: {med[serial]['lines']:.0f} (target: a few hundred, <= 500)")
         print(f"  synthetic {n} runs serial: {med[f'ours serial synthetic {n}']['wall']:.2f} s")
     finally:

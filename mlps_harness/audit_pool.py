@@ -16,6 +16,7 @@ audit to pytest-xdist.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -48,6 +49,11 @@ def claim_workers(config: pytest.Config) -> None:
     processes = len(option.tx)
     option.dist, option.tx = "no", []   # pytest-xdist's configure then starts no session
     config.pluginmanager.register(AuditPool(processes), POOL_PLUGIN)
+
+
+def _ignore_interrupts() -> None:
+    """A pool process leaves Ctrl-C to the pytest process, which stops the audit and the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _evaluate_unit(unit: int) -> tuple[dict[int, tuple[list[tuple[str, str]], Any, str | None]], set[str]]:
@@ -122,7 +128,7 @@ class AuditPool:
 
     def _fetch(self, unit: int) -> tuple[dict[int, tuple], set[str]]:
         if self.pool is None:
-            self.pool = multiprocessing.get_context("fork").Pool(self.processes)
+            self.pool = multiprocessing.get_context("fork").Pool(self.processes, initializer=_ignore_interrupts)
         self.submitted = max(self.submitted, unit)
         while self.submitted < min(unit + self.window, len(_UNITS)):
             self.pending[self.submitted] = self.pool.apply_async(_evaluate_unit, (self.submitted,))

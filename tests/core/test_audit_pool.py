@@ -4,6 +4,11 @@ report, the JUnit file and the verdict are the ones a serial audit makes, crashi
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -100,3 +105,23 @@ def test_xdist_when_asked_for(mixed: Path, pytester: pytest.Pytester, extra: tup
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str()
     assert "bringing up nodes" in out and "processes parse the runs" not in out
+
+
+def test_ctrl_c_stops_the_audit_and_its_pool(mixed: Path, pytester: pytest.Pytester) -> None:
+    """Ctrl-C during a `-n 2` audit: pytest's interrupted exit, no traceback from a pool process, no process left."""
+    pytester.makepyfile(slow="import time\n\ndef pytest_runtest_logreport(report):\n    time.sleep(0.01)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", str(COMPLIANCE), f"--results-dir={mixed}", "-q",
+                             "-p", "no:cacheprovider", "-p", "slow", "-n", "2"], cwd=pytester.path,
+                            env={**os.environ, "PYTHONPATH": str(pytester.path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(psutil.Process(proc.pid).children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) == 2, "the pool never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-2000:] + err[-2000:]
+    assert "KeyboardInterrupt" in out and "Traceback" not in err
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
