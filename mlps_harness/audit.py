@@ -201,7 +201,6 @@ class AuditProtocol:
         full collections wait (young ones still free the short-lived cycles of skip/fail exceptions). Otherwise every
         full collection walks all items and reports again: ~15 % of a serial audit's time."""
         if self.enabled and any(type(item) is RuleItem for item in session.items):
-            gc.collect()
             gc.freeze()
             self.thresholds = gc.get_threshold()
             gc.set_threshold(self.thresholds[0], self.thresholds[1], max(self.thresholds[2], 1000))
@@ -213,6 +212,13 @@ class AuditProtocol:
         terminal = session.config.pluginmanager.get_plugin("terminalreporter")
         if self.enabled and terminal is not None and session.config.getoption("durations", None) is None:
             self.unkept = terminal.stats.setdefault("", [])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        """Freeze what the run made too (the reports the terminal keeps live until the end): pytest collects garbage
+        twice more before exiting, and each collection would walk all of them."""
+        if self.frozen:
+            gc.freeze()
 
     def _release(self) -> None:
         """Give the GC back what `pytest_collection_finish` froze, with its thresholds."""

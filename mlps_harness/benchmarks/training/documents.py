@@ -43,6 +43,8 @@ def _hydra_workload(run: Run) -> str | None:
 def parse_training(run: Run) -> None:
     """Record the accelerator when the metadata args lack it: the v3.0 metadata's top-level `accelerator`, the
     `workload=<model>_<accelerator>` override (overrides.yaml), or hydra.yaml's workload choice."""
+    if run.metadata and run.metadata.args and run.metadata.args.accelerator_type:
+        return   # `Run.accelerator` reads the metadata first: nothing here would be used
     extra = (run.metadata.model_extra or {}) if run.metadata else {}
     candidates = [(extra.get("accelerator"), f"{run.metadata_file} accelerator")]
     candidates += [(_accelerator_of(e.split("=", 1)[1]), "dlio_config/overrides.yaml")
