@@ -97,17 +97,23 @@ class RuleItem(pytest.Item):
 
 class _KeywordsSnapshot(MutableMapping):
     """An item's keywords while its protocol runs: pytest walks them (item, module, package ... session) for every
-    report; this walks them once and answers from that list until a keyword is added."""
+    report; this lists them once, from the item's own and its module's (listed once per module), and answers from
+    that list until a keyword is added to the item."""
 
-    __slots__ = ("_base", "_names")
+    __slots__ = ("_base", "_names", "_inherited")
 
-    def __init__(self, base: MutableMapping) -> None:
+    def __init__(self, base: MutableMapping, inherited: tuple[str, ...] | None = None) -> None:
         self._base = base
         self._names: tuple[str, ...] | None = None
+        self._inherited = inherited
 
     def __iter__(self):
         if self._names is None:
-            self._names = tuple(self._base)
+            own = getattr(self._base, "_markers", None)   # pytest's NodeKeywords: the node's own, then its parent's
+            if isinstance(own, dict) and self._inherited is not None:
+                self._names = (*own, *(name for name in self._inherited if name not in own))
+            else:
+                self._names = tuple(self._base)
         return iter(self._names)
 
     def __len__(self) -> int:
@@ -135,6 +141,13 @@ class AuditModule(pytest.File):
         self.index = index
         self._hook_proxy: "pluggy.HookRelay | None" = None
         self._chain: list[pytest.Node] | None = None
+        self._keyword_names: tuple[str, ...] | None = None
+
+    def keyword_names(self) -> tuple[str, ...]:
+        """This module's keywords and its parents', listed once: what every item's keywords end with."""
+        if self._keyword_names is None:
+            self._keyword_names = tuple(self.keywords)
+        return self._keyword_names
 
     def chain(self) -> list[pytest.Node]:
         """`listchain()`, kept: a module's collectors do not change once it is collected."""
@@ -268,7 +281,7 @@ class AuditProtocol:
                 or any(mark.name in _PROTOCOL_MARKS for mark in item.own_markers):
             return None
         ihook = item.ihook
-        keywords, item.keywords = item.keywords, _KeywordsSnapshot(item.keywords)
+        keywords, item.keywords = item.keywords, _KeywordsSnapshot(item.keywords, item.parent.keyword_names())
         try:
             self._protocol(item, ihook, nextitem)
         finally:
