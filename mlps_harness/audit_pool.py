@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.outcomes import OutcomeException
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult, Pool
-
     from mlps_harness.audit import RuleItem
     from mlps_harness.cases import RuleOutcome
 
@@ -42,7 +42,8 @@ def claim_workers(config: pytest.Config) -> None:
     if not getattr(option, "numprocesses", None) or getattr(option, "dist", "no") != "load" \
             or not getattr(option, "tx", None) or hasattr(config, "workerinput") or option.collectonly:
         return
-    if config.pluginmanager.is_blocked(POOL_PLUGIN) or config.pluginmanager.has_plugin(POOL_PLUGIN):
+    if config.pluginmanager.is_blocked(POOL_PLUGIN) or config.pluginmanager.has_plugin(POOL_PLUGIN) \
+            or "fork" not in multiprocessing.get_all_start_methods():
         return
     if any(arg == "-d" or arg.startswith(("--dist", "--tx")) for arg in config.invocation_params.args):
         return
@@ -82,8 +83,9 @@ class AuditPool:
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self.window = 4 * processes
-        self.pool: "Pool | None" = None
-        self.pending: dict[int, "AsyncResult"] = {}
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: dict[int, Future] = {}
+        self.stopped: str | None = None   #: why the pool stopped early (the loop then evaluates every case itself)
         self.unit = -1
         self.records: dict[int, tuple] = {}
         self.submitted = 0
@@ -91,6 +93,11 @@ class AuditPool:
     def pytest_report_header(self) -> list[str]:
         return [f"audit: {self.processes} processes parse the runs and evaluate the rules; every test runs and "
                 "reports in this one (instead of pytest-xdist workers; -p no:mlps_audit_pool gives them back)"]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.stopped:
+            terminalreporter.write_line(f"audit pool: {self.stopped}; the remaining rule tests were evaluated in the "
+                                        "pytest process (same reports, serial speed)", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -108,6 +115,7 @@ class AuditPool:
             units[-1].append(item)
         _UNITS[:] = units
         session.config.add_cleanup(self.close)
+        session.config.add_cleanup(_UNITS.clear)
 
     def outcome(self, item: "RuleItem") -> "RuleOutcome | None":
         """The pool's evaluation of this item's case (its properties added to the item), or None."""
@@ -127,23 +135,29 @@ class AuditPool:
         return RuleOutcome(item.case, result, effective)
 
     def _fetch(self, unit: int) -> tuple[dict[int, tuple], set[str]]:
+        if self.stopped:
+            return {}, set()
         if self.pool is None:
-            self.pool = multiprocessing.get_context("fork").Pool(self.processes, initializer=_ignore_interrupts)
+            self.pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_ignore_interrupts)
         self.submitted = max(self.submitted, unit)
         while self.submitted < min(unit + self.window, len(_UNITS)):
-            self.pending[self.submitted] = self.pool.apply_async(_evaluate_unit, (self.submitted,))
+            self.pending[self.submitted] = self.pool.submit(_evaluate_unit, self.submitted)
             self.submitted += 1
-        waiting = self.pending.pop(unit, None) or self.pool.apply_async(_evaluate_unit, (unit,))
+        waiting = self.pending.pop(unit, None) or self.pool.submit(_evaluate_unit, unit)
         for stale in [k for k in self.pending if k < unit]:   # units the loop passed by (deselected, reordered)
-            del self.pending[stale]
+            self.pending.pop(stale).cancel()
         try:
-            return waiting.get()
-        except Exception:   # noqa: BLE001 - a pool that failed costs speed only: the loop evaluates serially
-            return {}, set()
+            return waiting.result()
+        except BrokenProcessPool:   # a pool process died (killed, out of memory): nothing is lost but speed
+            self.stopped = "a pool process stopped unexpectedly"
+        except Exception as exc:   # noqa: BLE001 - e.g. a result that cannot be pickled
+            self.stopped = f"the pool failed ({type(exc).__name__}: {exc})"
+        self.close()
+        return {}, set()
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-        _UNITS.clear()
+        self.pending.clear()

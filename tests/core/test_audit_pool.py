@@ -125,3 +125,38 @@ def test_ctrl_c_stops_the_audit_and_its_pool(mixed: Path, pytester: pytest.Pytes
     assert "KeyboardInterrupt" in out and "Traceback" not in err
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
+
+
+#: a pool process dies (as if killed or out of memory) when it evaluates 3.3.2 on the low-AU run
+KILLER = f"""
+import os
+
+from mlps_harness.rules import all_rules
+
+def pytest_configure(config):
+    parent = os.getpid()
+    entry = next(rule for rule in all_rules() if rule.name == "3.3.2-au-minimum")
+    original = entry.fn
+
+    def dying(run):
+        if os.getpid() != parent and run.run_id == {AU_FAIL_RUN!r}:
+            os._exit(9)
+        return original(run)
+
+    object.__setattr__(entry, "fn", dying)
+"""
+
+
+def test_a_dead_pool_process_costs_speed_only(mixed: Path, pytester: pytest.Pytester,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool process that dies mid-audit: the audit finishes in the pytest process with the serial reports, JUnit
+    and verdict, says so, and leaves no process behind."""
+    pytester.makepyfile(dumper=DUMPER, crasher="", killer=KILLER)
+    pytester.syspathinsert()
+    serial = _audit(pytester, monkeypatch, mixed, "serial", "-p", "killer")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    pooled = _audit(pytester, monkeypatch, mixed, "pool", "-p", "killer", "-n", "2")
+    assert "audit pool: a pool process stopped unexpectedly; the remaining rule tests were evaluated" in pooled[3]
+    assert pooled[0] == serial[0] and pooled[1] == serial[1]
+    assert json.dumps(pooled[2], sort_keys=True) == json.dumps(serial[2], sort_keys=True)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
