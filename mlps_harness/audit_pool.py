@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -43,8 +44,8 @@ def claim_workers(config: pytest.Config) -> None:
             or not getattr(option, "tx", None) or hasattr(config, "workerinput") or option.collectonly:
         return
     if config.pluginmanager.is_blocked(POOL_PLUGIN) or config.pluginmanager.has_plugin(POOL_PLUGIN) \
-            or "fork" not in multiprocessing.get_all_start_methods():
-        return
+            or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return   # forking a process that runs other threads (pytest run inside another program) is not safe
     if any(arg == "-d" or arg.startswith(("--dist", "--tx")) for arg in config.invocation_params.args):
         return
     processes = len(option.tx)
@@ -157,7 +158,18 @@ class AuditPool:
         return {}, set()
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        """Stop the pool: idle processes exit; after a failure, or with work still queued, they are terminated."""
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        busy = self.stopped is not None or any(not f.done() for f in self.pending.values())
         self.pending.clear()
+        if not busy:
+            pool.shutdown(wait=True)
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)

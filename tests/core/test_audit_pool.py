@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -90,12 +91,28 @@ def test_pool_reports_equal_serial_reports(mixed: Path, pytester: pytest.Pyteste
 
 
 def test_pool_processes_are_gone_after_the_audit(mixed: Path, pytester: pytest.Pytester) -> None:
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    result = pytester.runpytest_inprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
-                                          "-n", "2")
+    result = pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                           "-n", "2")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "2 processes parse the runs" in result.stdout.str()
-    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
+    left = [p for p in psutil.process_iter(["cmdline"]) if f"--results-dir={mixed}" in (p.info["cmdline"] or [])]
+    assert left == []
+
+
+def test_no_pool_in_a_process_that_runs_other_threads(mixed: Path, pytester: pytest.Pytester) -> None:
+    """pytest run inside another program with threads (here: in-process, beside a live thread): forking is not
+    safe there, so -n goes to pytest-xdist as without the pool."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        result = pytester.runpytest_inprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
+                                              "-n", "2")
+    finally:
+        stop.set()
+        thread.join()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "processes parse the runs" not in result.stdout.str()
 
 
 @pytest.mark.parametrize("extra", [("--dist", "load"), ("-p", "no:mlps_audit_pool")], ids=["explicit-dist", "opt-out"])

@@ -228,7 +228,7 @@ def test_undecodable_names_and_escapes_under_n_2(audit, submission, extra):
     os.rename(bytes(runs[1]), bytes(runs[1].parent) + b"/20250613_111030\xff")
     runs[2].rename(runs[2].parent / "20250613_112100\nx")
     _json_edit("*_metadata.json", _set("args.accelerator_type", "h100\udcff"))(runs[3])
-    parallel = audit(root, "-n", "2", *extra)
+    parallel = audit(root, "-n", "2", *extra, subprocess=True)
     parallel.assert_clean()
     assert parallel.runs[f"{RUN}/20250613_111030\\xff"] == "INVALID"
     assert parallel.runs[f"{RUN}/20250613_112100\nx"] == "INVALID"

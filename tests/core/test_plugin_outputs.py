@@ -143,7 +143,8 @@ def _junit(path: Path) -> tuple[dict[str, str], list[tuple[str, dict[str, str], 
                          ids=["serial", "pool", "xdist"])
 def test_junit_html_and_json(audit, mixed, pytester, workers):
     junit, html = pytester.path / "junit.xml", pytester.path / "report.html"
-    res = audit(mixed, f"--junitxml={junit}", f"--html={html}", "--self-contained-html", *workers)
+    res = audit(mixed, f"--junitxml={junit}", f"--html={html}", "--self-contained-html", *workers,
+                subprocess=bool(workers))
     res.assert_clean()
     suite_props, cases = _junit(junit)
     assert suite_props["mlps_verdict"] == "INVALID"
@@ -171,7 +172,7 @@ def test_junit_html_and_json(audit, mixed, pytester, workers):
                                                (("-p", "no:mlps_audit_pool"), "2 workers")], ids=["pool", "xdist"])
 def test_n_2_gives_the_same_verdict_and_json(audit, mixed, extra, shown):
     serial = audit(mixed)
-    parallel = audit(mixed, "-n", "2", *extra)
+    parallel = audit(mixed, "-n", "2", *extra, subprocess=True)
     assert shown in parallel.result.stdout.str()
     assert parallel.result.ret == serial.result.ret == pytest.ExitCode.TESTS_FAILED
     assert parallel.data == serial.data and serial.data["verdict"] == "INVALID"
