@@ -216,7 +216,7 @@ class AuditProtocol:
         if self.enabled and any(type(item) is RuleItem for item in session.items):
             gc.freeze()
             self.thresholds = gc.get_threshold()
-            gc.set_threshold(self.thresholds[0], self.thresholds[1], max(self.thresholds[2], 1000))
+            gc.set_threshold(max(self.thresholds[0], 10_000), self.thresholds[1], max(self.thresholds[2], 1000))
             self.frozen = True
         pm = session.config.pluginmanager
         makers = {pm.get_name(i.plugin) for i in pm.hook.pytest_runtest_makereport.get_hookimpls()}
