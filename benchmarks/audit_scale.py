@@ -110,8 +110,9 @@ def main() -> None:
         if up in rows:
             ratios = [o["wall"] / u["wall"] for o, u in zip(rows[serial], rows[up], strict=True)]
             cpu = [o["cpu"] / u["cpu"] for o, u in zip(rows[serial], rows[up], strict=True)]
-            print(f"  serial / upstream reportgen: wall {', '.join(f'{x:.2f}' for x in ratios)}; "
-                  f"CPU {', '.join(f'{x:.2f}' for x in cpu)} (target <= 1.0; upstream {med[up]['wall']:.1f} s, "
+            print(f"  serial / upstream reportgen: wall {', '.join(f'{x:.2f}' for x in ratios)} (median "
+                  f"{statistics.median(ratios):.2f}); CPU {', '.join(f'{x:.2f}' for x in cpu)} (target <= 1.0; "
+                  f"upstream {med[up]['wall']:.1f} s, "
                   f"{med[up]['rss']:.0f} MiB, {med[up]['lines']:.0f} lines)")
         else:
             print(f"  serial {n} runs: {med[serial]['wall']:.2f} s (target < 12 s; no upstream at {args.upstream})")

@@ -17,6 +17,9 @@ QUIET_GROUP_ROWS = 100
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     if report.when != "call":
+        props = report.user_properties
+        if report.passed and props and props[0][0] == prop_names.RULE and not hasattr(report, "wasxfail"):
+            return "", "", ""   # a rule test's passing setup or teardown: pytest's own answer, without the others
         return None
     outcome = dict(report.user_properties).get(prop_names.OUTCOME)
     if outcome == "closed" and report.passed:
