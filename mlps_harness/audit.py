@@ -26,7 +26,7 @@ from _pytest.reports import TestReport
 from _pytest.runner import CallInfo
 
 from mlps_harness import properties as prop_names
-from mlps_harness.cases import RuleCase, as_params, build_cases, evaluate_case
+from mlps_harness.cases import RuleCase, RuleOutcome, as_params, build_cases, evaluate_case
 
 if TYPE_CHECKING:
     import pluggy
@@ -63,9 +63,13 @@ class RuleItem(pytest.Item):
         """The module's hook proxy, looked up once per module instead of once per item and phase."""
         return self.parent.hook_proxy()
 
+    def evaluate(self) -> RuleOutcome:
+        """Evaluate this item's case (its properties go on the item); a crash or a skip propagates."""
+        return evaluate_case(self.case, self.index, self, self.config.getoption("--division"))
+
     def setup(self) -> None:
         pooled = self.pool.outcome(self) if self.pool is not None else None
-        self.outcome = pooled or evaluate_case(self.case, self.index, self, self.config.getoption("--division"))
+        self.outcome = pooled or self.evaluate()
 
     def runtest(self) -> None:
         if self.config.getoption("capture") == "no":
@@ -222,7 +226,7 @@ class AuditProtocol:
         makers = {pm.get_name(i.plugin) for i in pm.hook.pytest_runtest_makereport.get_hookimpls()}
         self.direct_reports = makers <= _KNOWN_MAKEREPORT
         self.html_extras = "html" in makers
-        terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+        terminal = pm.get_plugin("terminalreporter")
         if self.enabled and terminal is not None and session.config.getoption("durations", None) is None:
             self.unkept = terminal.stats.setdefault("", [])
 

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.outcomes import OutcomeException
 
+from mlps_harness.cases import RuleOutcome, shared_pair
+
 if TYPE_CHECKING:
     from mlps_harness.audit import RuleItem
-    from mlps_harness.cases import RuleOutcome
 
 POOL_PLUGIN = "mlps_audit_pool"
 
@@ -61,7 +62,6 @@ def _ignore_interrupts() -> None:
 def _evaluate_unit(unit: int) -> tuple[dict[int, tuple[list[tuple[str, str]], Any, str | None]], set[str]]:
     """In a pool process: every case of one unit that evaluates normally, by position: (properties, result,
     effective division); and the runs whose record went on one of this unit's reports."""
-    from mlps_harness.cases import evaluate_case
     from mlps_harness.metrics import sent_results
 
     records = {}
@@ -71,7 +71,7 @@ def _evaluate_unit(unit: int) -> tuple[dict[int, tuple[list[tuple[str, str]], An
     for position, item in enumerate(items):
         start = len(item.user_properties)
         try:
-            outcome = evaluate_case(item.case, item.index, item, item.config.getoption("--division"))
+            outcome = item.evaluate()
         except (Exception, OutcomeException):   # evaluated again in the test loop, where its report is made
             continue
         records[position] = (item.user_properties[start:], outcome.result, outcome.declared)
@@ -92,8 +92,8 @@ class AuditPool:
         self.submitted = 0
 
     def pytest_report_header(self) -> list[str]:
-        return [f"audit: {self.processes} processes parse the runs and evaluate the rules; every test runs and "
-                "reports in this one (instead of pytest-xdist workers; -p no:mlps_audit_pool gives them back)"]
+        return [(f"audit: {self.processes} processes parse the runs and evaluate the rules; every test runs and "
+                 "reports in this one (instead of pytest-xdist workers; -p no:mlps_audit_pool gives them back)")]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.stopped:
@@ -118,10 +118,8 @@ class AuditPool:
         session.config.add_cleanup(self.close)
         session.config.add_cleanup(_UNITS.clear)
 
-    def outcome(self, item: "RuleItem") -> "RuleOutcome | None":
+    def outcome(self, item: "RuleItem") -> RuleOutcome | None:
         """The pool's evaluation of this item's case (its properties added to the item), or None."""
-        from mlps_harness.cases import RuleOutcome, _pair
-
         unit, position = item.pool_slot
         if unit != self.unit:
             from mlps_harness.metrics import sent_results
@@ -132,7 +130,7 @@ class AuditPool:
         if record is None:
             return None
         props, result, effective = record
-        item.user_properties.extend(_pair(name, value) for name, value in props)
+        item.user_properties.extend(shared_pair(name, value) for name, value in props)
         return RuleOutcome(item.case, result, effective)
 
     def _fetch(self, unit: int) -> tuple[dict[int, tuple], set[str]]:

@@ -133,7 +133,8 @@ _OUTCOME_PAIRS = {o: ((prop_names.OUTCOME, o), (prop_names.DIVISION, o.upper() i
                   for o in ("closed", "open", "invalid", "na")}
 
 
-def _pair(name: str, value: str) -> tuple[str, str]:
+def shared_pair(name: str, value: str) -> tuple[str, str]:
+    """The one shared `(name, value)` property tuple for these strings."""
     pair = (name, value)
     return _PAIRS.setdefault(pair, pair)
 
@@ -148,26 +149,26 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     if not index.available(wanted):
         pytest.skip(f"{case.target}: no such run here (its launch failed, was interrupted or was not selected)")
     props = item.user_properties
-    props.extend([_pair(prop_names.RULE, entry.id), _pair(prop_names.RULE_NAME, entry.name),
-                  _pair(prop_names.GROUP, index.resolve(case.group)), _pair(prop_names.BENCHMARK, case.benchmark),
-                  _pair(prop_names.MODEL, case.model or "")])
+    props.extend([shared_pair(prop_names.RULE, entry.id), shared_pair(prop_names.RULE_NAME, entry.name),
+                  shared_pair(prop_names.GROUP, index.resolve(case.group)), shared_pair(prop_names.BENCHMARK, case.benchmark),
+                  shared_pair(prop_names.MODEL, case.model or "")])
     if case.scope == "group":
         target = index.group(index.resolve(case.group))
         version = target.rules_version
         division_dir = next((r.ref.division_dir for r in target.runs if r.ref.division_dir), None)
         accel = sorted({r.accelerator for r in target.runs if r.accelerator})
-        props.append(_pair(prop_names.ACCELERATOR, ",".join(accel)))
-        props.append(_pair(prop_names.GROUP_RUNS, str(len([r for r in target.runs if r.ref.command == "run"]))))
+        props.append(shared_pair(prop_names.ACCELERATOR, ",".join(accel)))
+        props.append(shared_pair(prop_names.GROUP_RUNS, str(len([r for r in target.runs if r.ref.command == "run"]))))
     else:
         target = index.run(index.resolve(case.target))
         version = target.rules_version
         division_dir = target.ref.division_dir
-        props.append(_pair(prop_names.RUN, target.run_id))
-        props.append(_pair(prop_names.COMMAND, target.ref.command or ""))
-        props.append(_pair(prop_names.ACCELERATOR, target.accelerator or ""))
+        props.append(shared_pair(prop_names.RUN, target.run_id))
+        props.append(shared_pair(prop_names.COMMAND, target.ref.command or ""))
+        props.append(shared_pair(prop_names.ACCELERATOR, target.accelerator or ""))
         attach_run_result(item, target)
     effective = declared or division_dir
-    props.append(_pair(prop_names.RULES_VERSION, version))
+    props.append(shared_pair(prop_names.RULES_VERSION, version))
     result = evaluate(entry, target, version)
     outcome = "na" if not result.applicable else result.division.value.lower()
     props.extend(_OUTCOME_PAIRS[outcome])
@@ -179,5 +180,5 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
     if shown:
         props.append((prop_names.FINDINGS, json.dumps([f.plain() for f in shown])))
     if effective:
-        props.append(_pair(prop_names.DECLARED, effective))
+        props.append(shared_pair(prop_names.DECLARED, effective))
     return RuleOutcome(case, result, effective)

@@ -15,27 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.core.test_audit_protocol import _junit
+from tests.core.test_audit_protocol import REPORT_DUMPER, _junit
 from tests.core.test_plugin_outputs import AU_FAIL_RUN, build_mixed
 from tests.helpers import COMPLIANCE
 
-DUMPER = """
-import json
-import os
-
-import pytest
-
-def pytest_configure(config):
-    global CONFIG
-    CONFIG = config
-
-def pytest_runtest_logreport(report):
-    data = CONFIG.hook.pytest_report_to_serializable(config=CONFIG, report=report)
-    for key in ("duration", "start", "stop"):
-        data.pop(key, None)
-    with open(os.environ["DUMP_TO"], "a") as f:
-        f.write(json.dumps(data, sort_keys=True, default=str) + "\\n")
-"""
 
 #: 3.3.2 crashes on the run whose AU is low (a rule crash is a test error, counted INVALID)
 CRASHER = f"""
@@ -75,7 +58,7 @@ def _audit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mixed: Pa
 
 def test_pool_reports_equal_serial_reports(mixed: Path, pytester: pytest.Pytester,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    pytester.makepyfile(dumper=DUMPER, crasher=CRASHER)
+    pytester.makepyfile(dumper=REPORT_DUMPER, crasher=CRASHER)
     pytester.syspathinsert()
     serial = _audit(pytester, monkeypatch, mixed, "serial")
     pooled = _audit(pytester, monkeypatch, mixed, "pool", "-n", "2")
@@ -140,7 +123,7 @@ def test_ctrl_c_stops_the_audit_and_its_pool(mixed: Path, pytester: pytest.Pytes
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-2000:] + err[-2000:]
     assert "KeyboardInterrupt" in out and "Traceback" not in err
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
 
 
@@ -168,7 +151,7 @@ def test_a_dead_pool_process_costs_speed_only(mixed: Path, pytester: pytest.Pyte
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A pool process that dies mid-audit: the audit finishes in the pytest process with the serial reports, JUnit
     and verdict, says so, and leaves no process behind."""
-    pytester.makepyfile(dumper=DUMPER, crasher="", killer=KILLER)
+    pytester.makepyfile(dumper=REPORT_DUMPER, crasher="", killer=KILLER)
     pytester.syspathinsert()
     serial = _audit(pytester, monkeypatch, mixed, "serial", "-p", "killer")
     before = {p.pid for p in psutil.Process().children(recursive=True)}

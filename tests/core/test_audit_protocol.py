@@ -22,6 +22,24 @@ from tests.helpers import COMPLIANCE, SAMPLES
 
 OFF = ("-p", "no:mlps_audit_protocol")
 
+#: a plugin (`-p dumper`) appending every report, all fields but its timings, as one JSON line to $DUMP_TO
+REPORT_DUMPER = """
+import json
+import os
+
+def pytest_configure(config):
+    global CONFIG
+    CONFIG = config
+
+def pytest_runtest_logreport(report):
+    data = CONFIG.hook.pytest_report_to_serializable(config=CONFIG, report=report)
+    for key in ("duration", "start", "stop"):
+        data.pop(key, None)
+    data["extras"] = getattr(report, "extras", "absent")
+    with open(os.environ["DUMP_TO"], "a") as f:
+        f.write(json.dumps(data, sort_keys=True, default=str) + "\\n")
+"""
+
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory) -> Path:
@@ -287,26 +305,14 @@ def test_report_keywords_equal_pytest_protocol(mixed: Path, pytester: pytest.Pyt
     assert {when for _, when, kw in seen["fast"] if "added_at_call" in kw} == {"call", "teardown"}
 
 
-def test_reports_built_without_the_hook_equal_the_hooks(mixed: Path, pytester: pytest.Pytester) -> None:
+def test_reports_built_without_the_hook_equal_the_hooks(mixed: Path, pytester: pytest.Pytester,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """With only pytest's own and known makereport implementations registered, the audit builds each report itself:
     every report (all fields but timings) is the one pytest's protocol makes through the hook; a plugin that adds a
     makereport implementation gets the hook again."""
-    pytester.makepyfile(dumper="""
-        import json
-
+    pytester.makepyfile(dumper=REPORT_DUMPER)
+    pytester.makepyfile(probe="""
         import pytest
-
-        def pytest_configure(config):
-            global CONFIG
-            CONFIG = config
-
-        def pytest_runtest_logreport(report):
-            data = CONFIG.hook.pytest_report_to_serializable(config=CONFIG, report=report)
-            for key in ("duration", "start", "stop"):
-                data.pop(key, None)
-            data["extras"] = getattr(report, "extras", "absent")
-            with open("reports.jsonl", "a") as f:
-                f.write(json.dumps(data, sort_keys=True, default=str) + "\\n")
 
         @pytest.hookimpl(trylast=True)
         def pytest_sessionfinish(session):
@@ -321,10 +327,11 @@ def test_reports_built_without_the_hook_equal_the_hooks(mixed: Path, pytester: p
     pytester.syspathinsert()
     seen = {}
     for label, extra in (("direct", ()), ("pytest", OFF), ("hook", ("-p", "maker"))):
-        (pytester.path / "reports.jsonl").unlink(missing_ok=True)
+        dump = pytester.path / f"reports-{label}.jsonl"
+        monkeypatch.setenv("DUMP_TO", str(dump))
         pytester.runpytest_subprocess(str(COMPLIANCE), f"--results-dir={mixed}", "-p", "no:cacheprovider",
-                                      "-p", "dumper", "-q", *extra)
-        lines = (pytester.path / "reports.jsonl").read_text().splitlines()
+                                      "-p", "dumper", "-p", "probe", "-q", *extra)
+        lines = dump.read_text().splitlines()
         seen[label] = ([json.loads(line) for line in lines], (pytester.path / "direct.txt").read_text())
     assert seen["direct"][1] == "True" and seen["hook"][1] == "False" and seen["pytest"][1] == "None"
     assert seen["direct"][0] == seen["pytest"][0] == seen["hook"][0]
