@@ -40,7 +40,10 @@ class RuleCase:
 
 
 def build_cases(index: "ResultsIndex", category: str) -> list[RuleCase]:
-    """Every case of one category ("run", "layout" or "submission") for a discovered tree, in sorted order."""
+    """Every case of one category ("run", "layout" or "submission") for a discovered tree, in sorted order.
+
+    A rule outside the ruleset its run or group is judged under (`ResultsIndex.version`) makes no case: it could
+    only be skipped."""
     from mlps_harness.rules import all_rules
 
     rules = [r for r in all_rules() if r.category == category]
@@ -49,22 +52,27 @@ def build_cases(index: "ResultsIndex", category: str) -> list[RuleCase]:
         groups = index.discovery.groups()
         for group_id in index.group_ids():
             refs = groups[group_id]
+            version = index.group_version(group_id)
             for entry in rules:
-                if entry.benchmark in ("*", refs[0].benchmark):
+                if entry.benchmark in ("*", refs[0].benchmark) and version in entry.versions:
                     cases.append(RuleCase(entry.name, "group", group_id, group_id, refs[0].benchmark, refs[0].model))
         return cases
     for ref in index.refs:
+        version = index.version(ref.run_id)
         for entry in rules:
-            if entry.applies(ref.benchmark, ref.command):
+            if entry.applies(ref.benchmark, ref.command) and version in entry.versions:
                 cases.append(RuleCase(entry.name, "run", ref.run_id, ref.group_id, ref.benchmark, ref.model))
     return cases
 
 
-def planned_cases(benchmark: str, model: str | None, slots: dict[str, str], category: str) -> list[RuleCase]:
-    """Cases for a suite's planned runs: `slots` maps a slot ("run/0", "datagen") to its command."""
+def planned_cases(benchmark: str, model: str | None, slots: dict[str, str], category: str,
+                  rules_version: str | None = None) -> list[RuleCase]:
+    """Cases for a suite's planned runs: `slots` maps a slot ("run/0", "datagen") to its command. With the plan's
+    `rules_version`, the rules of other rulesets make no case (the runs record that version)."""
     from mlps_harness.rules import all_rules
 
-    rules = [r for r in all_rules() if r.category == category]
+    rules = [r for r in all_rules() if r.category == category
+             and (rules_version is None or rules_version in r.versions)]
     if category == "submission":
         return [RuleCase(r.name, "group", "group", "group", benchmark, model)
                 for r in rules if r.benchmark in ("*", benchmark)]

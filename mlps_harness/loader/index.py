@@ -10,7 +10,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from mlps_harness.loader.discover import Discovery, discover
-from mlps_harness.loader.parse import parse_run
+from mlps_harness.loader.parse import parse_run, probe_rules_version
 from mlps_harness.model import Run, RunGroup, RunRef
 
 CACHE_SIZE = 64
@@ -26,6 +26,7 @@ class ResultsIndex:
         self._refs = {ref.run_id: ref for ref in self.discovery.runs}
         self._groups = self.discovery.groups()
         self._cache: OrderedDict[str, Run] = OrderedDict()
+        self._versions: dict[str, str] = {}
         self.parse_count = 0
 
     @property
@@ -46,13 +47,26 @@ class ResultsIndex:
     def ref(self, run_id: str) -> RunRef:
         return self._refs[run_id]
 
+    def version(self, run_id: str) -> str:
+        """The ruleset a run is judged under, known before it is parsed (its metadata document is read once, here,
+        and parsing then uses the same answer)."""
+        version = self._versions.get(run_id)
+        if version is None:
+            version = self._versions[run_id] = probe_rules_version(self._refs[run_id], self.rules_version)
+        return version
+
+    def group_version(self, group_id: str) -> str:
+        """The ruleset a submission group is judged under: the newest of its runs' (as `group()` gives it)."""
+        refs = self._groups[group_id]
+        return max((self.version(ref.run_id) for ref in refs), default=refs[0].layout_version)
+
     def run(self, run_id: str) -> Run:
         """The parsed run (parsed at most once while it stays in the cache)."""
         cached = self._cache.get(run_id)
         if cached is not None:
             self._cache.move_to_end(run_id)
             return cached
-        run = parse_run(self._refs[run_id], self.rules_version)
+        run = parse_run(self._refs[run_id], self._versions.get(run_id, self.rules_version))
         self.parse_count += 1
         self._cache[run_id] = run
         if len(self._cache) > CACHE_SIZE:

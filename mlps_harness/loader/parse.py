@@ -107,14 +107,14 @@ def parse_run(ref: RunRef, rules_version: str = "auto", spec: BenchmarkSpec | No
         findings.append(invalid(f"{shown} is empty", file=shown,
                                 fix="remove the empty directory or re-run the benchmark into it"))
 
-    meta_names = sorted(n for n in names if n.endswith("_metadata.json"))
-    if meta_names:
-        name = next((n for n in meta_names if ref.leaf in n), meta_names[0])
-        data, problem = read_json(os.path.join(ref.path, name), f"{shown}/{name}")
+    raw_metadata: Any = None
+    name = metadata_name(names, ref.leaf)
+    if name is not None:
+        raw_metadata, problem = read_json(os.path.join(ref.path, name), f"{shown}/{name}")
         if problem:
             findings.append(problem)
         else:
-            run.metadata = typed(RunMetadata, data, f"{shown}/{name}", findings)
+            run.metadata = typed(RunMetadata, raw_metadata, f"{shown}/{name}", findings)
             run.metadata_file = name
 
     if "summary.json" in names:
@@ -136,7 +136,7 @@ def parse_run(ref: RunRef, rules_version: str = "auto", spec: BenchmarkSpec | No
         data, _ = read_json(os.path.join(ref.path, INCOMPLETE_MARKER), f"{shown}/{INCOMPLETE_MARKER}")
         run.documents["incomplete"] = data if isinstance(data, dict) else {"reason": "marker present"}
 
-    run.rules_version = _rules_version(run, rules_version)
+    run.rules_version = rules_version_of(raw_metadata, ref.layout_version, rules_version)
     run.load_findings = findings
     if spec is not None:
         for hook in spec.parse_hooks:
@@ -144,18 +144,43 @@ def parse_run(ref: RunRef, rules_version: str = "auto", spec: BenchmarkSpec | No
     return run
 
 
-def _rules_version(run: Run, requested: str) -> str:
+def metadata_name(names: "set[str] | list[str]", leaf: str) -> str | None:
+    """The run's metadata file among its file names: the one naming the run's directory, else the first."""
+    meta_names = sorted(n for n in names if n.endswith("_metadata.json"))
+    return next((n for n in meta_names if leaf in n), meta_names[0]) if meta_names else None
+
+
+def rules_version_of(metadata: Any, layout_version: str, requested: str = "auto") -> str:
+    """The ruleset a run is judged under: `requested` unless "auto"; else the one its metadata document (as read,
+    before validation) names, as our harness records it (`harness.rules_version`) or as a tool version
+    (`mlpstorage_version`, `version`); else the one of its layout (`layout_version`)."""
     if requested != "auto":
         return requested
-    harness = run.metadata.harness if run.metadata else None
-    if harness and harness.get("rules_version") in VERSIONS:
+    meta = metadata if isinstance(metadata, dict) else {}
+    harness = meta.get("harness")
+    if isinstance(harness, dict) and harness.get("rules_version") in VERSIONS:
         return harness["rules_version"]
-    extra = run.metadata.model_extra if run.metadata else None
-    version = str((extra or {}).get("mlpstorage_version") or (extra or {}).get("version") or "").lstrip("v")
+    version = str(meta.get("mlpstorage_version") or meta.get("version") or "").lstrip("v")
     major = version.split(".", 1)[0]
     if major.isdigit() and f"v{major}.0" in VERSIONS:
         return f"v{major}.0"
-    return run.ref.layout_version
+    return layout_version
+
+
+def probe_rules_version(ref: RunRef, requested: str = "auto") -> str:
+    """`rules_version_of` for a run not parsed yet: reads only its metadata document (for collection, which leaves
+    out the rules of other rulesets). A missing or unreadable document gives the layout's version, as in parsing."""
+    if requested != "auto" or ref.is_symlink:
+        return requested if requested != "auto" else ref.layout_version
+    try:
+        names = os.listdir(ref.path)
+    except OSError:
+        return ref.layout_version
+    name = metadata_name(names, ref.leaf)
+    if name is None:
+        return ref.layout_version
+    data, problem = read_json(os.path.join(ref.path, name), f"{ref.run_id}/{name}")
+    return rules_version_of(None if problem else data, ref.layout_version)
 
 
 def matches(names: set[str], pattern: str) -> list[str]:

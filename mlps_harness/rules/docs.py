@@ -26,12 +26,14 @@ tables live in the versioned ruleset files each benchmark ships, listed at the e
 Outcomes: a rule yields findings, each CLOSED, OPEN or INVALID; the rule's outcome is the worst one. A run's
 verdict is the worst outcome of its rules, a submission group's the worst of its rules and its runs, and the
 overall verdict the worst of all. A rule that does not apply is skipped; a rule that crashes is an error and
-counts as INVALID.
+counts as INVALID. A rule that is not part of the ruleset a run (or group) is judged under makes no test for it.
 
 ## Choices where upstream versions disagree
 
 - **Ruleset selection** (`--rules-version auto`): the version recorded in the run's metadata by our harness,
-  else `mlpstorage_version`, else the layout (a `closed|open/<org>/results/<system>/` prefix means v3.0).
+  else `mlpstorage_version`, else the layout (a `closed|open/<org>/results/<system>/` prefix means v3.0). The
+  metadata is read as written (a document that fails validation still names its version); a group is judged
+  under the newest version among its runs.
 """
 
 

@@ -9,10 +9,11 @@ from mlps_harness.cases import as_params, planned_cases
 
 
 def parametrize_suite(metafunc: pytest.Metafunc, benchmark: str, model: str | None, run_slots: list[str],
-                      case_slots: dict[str, str]) -> None:
+                      case_slots: dict[str, str], rules_version: str | None = None) -> None:
     """`slot` gets the planned launches; `mlps_case` the rule cases of the planned run dirs (none under --what-if).
 
-    `case_slots` maps each planned run directory ("datagen", "run/0", ...) to its command.
+    `case_slots` maps each planned run directory ("datagen", "run/0", ...) to its command; `rules_version` (the
+    plan's) leaves out the rules of other rulesets.
     """
     if "slot" in metafunc.fixturenames:
         metafunc.parametrize("slot", run_slots)
@@ -21,7 +22,8 @@ def parametrize_suite(metafunc: pytest.Metafunc, benchmark: str, model: str | No
             metafunc.parametrize(prop_names.CASE_PARAM, [])
             return
         category = getattr(metafunc.function, prop_names.CATEGORY_ATTR, "run")
-        metafunc.parametrize(prop_names.CASE_PARAM, as_params(planned_cases(benchmark, model, case_slots, category)))
+        cases = planned_cases(benchmark, model, case_slots, category, rules_version)
+        metafunc.parametrize(prop_names.CASE_PARAM, as_params(cases))
 
 
 def skip_stages_for_what_if(config: pytest.Config, items: list[pytest.Item], keep: tuple[str, ...]) -> None:

@@ -56,7 +56,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
-    parametrize_suite(metafunc, "kv_cache", plan.model, plan.slots, {"run": "run"})
+    parametrize_suite(metafunc, "kv_cache", plan.model, plan.slots, {"run": "run"}, plan.rules_version)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

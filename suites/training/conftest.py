@@ -65,7 +65,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
     parametrize_suite(metafunc, "training", plan.model, plan.run_slots,
-                      {"datagen": "datagen", **{slot: "run" for slot in plan.run_slots}})
+                      {"datagen": "datagen", **{slot: "run" for slot in plan.run_slots}}, plan.rules_version)
 
 
 @pytest.hookimpl(trylast=True)

@@ -68,7 +68,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plan = metafunc.config.stash[PLAN_KEY]
-    parametrize_suite(metafunc, BENCHMARK, plan.model, plan.slots, {"load": "load", **{s: "run" for s in plan.slots}})
+    parametrize_suite(metafunc, BENCHMARK, plan.model, plan.slots, {"load": "load", **{s: "run" for s in plan.slots}},
+                      plan.rules_version)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,6 +15,7 @@ from mlps_harness.benchmarks.training.synthetic import (
     write_training_submission,
 )
 from mlps_harness.loader import ResultsIndex, discover
+from mlps_harness.loader.parse import probe_rules_version
 
 V3 = "closed/acme/results/sys1"
 
@@ -48,7 +49,37 @@ def test_rules_version_inference(tmp_path, prefix, extra, requested, expected):
     write_training_run(tmp_path, TrainingRunSpec(extra_metadata=extra), prefix)
     index = ResultsIndex(tmp_path, requested)
     (ref,) = index.refs
-    assert index.run(ref.run_id).rules_version == expected
+    assert probe_rules_version(ref, requested) == expected     # what collection knows before parsing...
+    assert ResultsIndex(tmp_path, requested).run(ref.run_id).rules_version == expected   # ...parsing finds alone
+    assert index.version(ref.run_id) == expected and index.run(ref.run_id).rules_version == expected
+
+
+def test_rules_version_read_before_validation(tmp_path):
+    """A metadata document that fails validation still names its ruleset: collection (which reads it unvalidated)
+    and the parsed run agree on it, and the run keeps its validation finding."""
+    path = write_training_run(tmp_path, TrainingRunSpec(extra_metadata={"harness": {"rules_version": "v2.0"}}), V3)
+    meta = next(path.glob("*_metadata.json"))
+    doc = json.loads(meta.read_text())
+    doc["run_number"] = "not a number"
+    meta.write_text(json.dumps(doc))
+    index = ResultsIndex(tmp_path)
+    (ref,) = index.refs
+    run = index.run(ref.run_id)
+    assert run.metadata is None and any("run_number" in f.message for f in run.load_findings)
+    assert run.rules_version == index.version(ref.run_id) == probe_rules_version(ref) == "v2.0"
+
+
+@pytest.mark.parametrize("damage", ["missing", "not json", "a list"])
+def test_rules_version_without_readable_metadata_is_the_layouts(tmp_path, damage):
+    path = write_training_run(tmp_path, TrainingRunSpec(extra_metadata={"harness": {"rules_version": "v2.0"}}), V3)
+    meta = next(path.glob("*_metadata.json"))
+    if damage == "missing":
+        meta.unlink()
+    else:
+        meta.write_text("{truncated" if damage == "not json" else "[1, 2]")
+    index = ResultsIndex(tmp_path)
+    (ref,) = index.refs
+    assert probe_rules_version(ref) == index.run(ref.run_id).rules_version == "v3.0"
 
 
 def test_group_version_follows_runs(tmp_path):

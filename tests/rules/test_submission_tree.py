@@ -11,10 +11,10 @@ from tests.helpers import REPO
 PREFIX = "closed/acme/results/sys1"
 
 
-def _audit(pytester, root: Path) -> dict:
+def _audit(pytester, root: Path, *extra: str) -> dict:
     out = pytester.path / "v.json"
     pytester.runpytest_subprocess(str(REPO / "compliance"), f"--results-dir={root}", f"--mlps-json={out}",
-                                  "-k", "system-description", "-p", "no:cacheprovider")
+                                  "-k", "system-description", "-p", "no:cacheprovider", *extra)
     return json.loads(out.read_text())
 
 
@@ -37,6 +37,14 @@ def test_present_system_description_is_closed(pytester, tmp_path: Path) -> None:
 
 
 def test_not_applicable_without_submission_prefix(pytester, tmp_path: Path) -> None:
+    """Judged under v3.0 (forced), a tree without the submission prefix has no systems/ to check: not applicable."""
+    write_training_submission(tmp_path)
+    verdict = _audit(pytester, tmp_path, "--rules-version=v3.0")
+    assert verdict["verdict"] is None and verdict["counts"]["na"] == 1
+
+
+def test_no_test_outside_its_ruleset(pytester, tmp_path: Path) -> None:
+    """A v2.0 tree is not asked for a system description at all: the v3.0-only rule makes no test."""
     write_training_submission(tmp_path)
     verdict = _audit(pytester, tmp_path)
-    assert verdict["verdict"] is None and verdict["counts"]["na"] == 1
+    assert verdict["verdict"] is None and sum(verdict["counts"].values()) == 0

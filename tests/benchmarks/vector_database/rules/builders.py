@@ -122,6 +122,10 @@ def leaf(i: int) -> str:
     return f"20250101_12{i:02d}00"
 
 
+#: `Audit.outcome` of a rule the audit made no test for: it is not part of the target's ruleset
+NOT_COLLECTED = "not collected"
+
+
 @dataclass
 class Audit:
     """The outcome of one audit: per (target, rule name) outcome, the JSON verdict, the process."""
@@ -131,7 +135,8 @@ class Audit:
     proc: subprocess.CompletedProcess[str]
 
     def outcome(self, target: str, rule: str) -> str:
-        return self.outcomes[(target, rule)]
+        """The test's outcome word; NOT_COLLECTED when the audit made no test (a rule outside the ruleset)."""
+        return self.outcomes.get((target, rule), NOT_COLLECTED)
 
     def findings(self, target: str, rule: str) -> list[dict[str, Any]]:
         return [f for f in self.verdict["findings"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .builders import Audit, audit
+from .builders import NOT_COLLECTED, Audit, audit
 
 REAL = Path(__file__).parents[3] / "data" / "v3" / "vector_database"
 TTA = "closed/TTA/results/seahorse-storage/vector_database/milvus/DISKANN/run/20260724_090536"
@@ -88,5 +88,5 @@ def test_v2_requires_no_file_of_our_own_by_name(real_v2: Audit, run: str) -> Non
     summary.json / recall_stats.json, TTA no config.json / statistics.json), and the numbered §5 rules are v3.0's."""
     assert real_v2.outcome(run, "H6.3-required-files") == "closed", real_v2.findings(run, "H6.3-required-files")
     for rule in ("5.6.4-closed-parameters", "5.3.5-ground-truth-coverage", "5.4.1-data-and-results-paths"):
-        assert real_v2.outcome(run, rule) == "na"
-    assert real_v2.outcome(run.rsplit("/run/", 1)[0], "5.2.2-index-build-record") == "na"
+        assert real_v2.outcome(run, rule) == NOT_COLLECTED
+    assert real_v2.outcome(run.rsplit("/run/", 1)[0], "5.2.2-index-build-record") == NOT_COLLECTED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .builders import Audit
+from .builders import NOT_COLLECTED, Audit
 from .conftest import BOGUS, CLEAN, DEFECTS, IVF, LITE, MISC, PGV, PGV_NATIVE, QDRANT, RECALL, run_id
 
 RUN_RULES = ("H5.1-complete-run", "H5.2-engine-closed", "H5.3-index-type-closed", "H5.4-required-metrics",
@@ -52,19 +52,20 @@ EXPECTED = [
     (run_id(QDRANT, 0), "H5.2-engine-closed", "invalid", "invalid"),
     (run_id(CLEAN, 0), "H5.3-index-type-closed", "closed", "closed"),
     # recall below the warning line stays CLOSED (a warning); §5.3.5 coverage each side; v2.0 has no §5.3.5
+    # (the numbered §5 rules are v3.0's: a v2.0 audit makes no test for them)
     (run_id(RECALL, 0), "H5.5-recall-measured", "closed", "closed"),
-    (run_id(RECALL, 0), "5.3.5-ground-truth-coverage", "closed", "na"),
-    (run_id(RECALL, 1), "5.3.5-ground-truth-coverage", "invalid", "na"),
-    (run_id(RECALL, 2), "5.3.5-ground-truth-coverage", "closed", "na"),
-    (run_id(RECALL, 3), "5.3.5-ground-truth-coverage", "invalid", "na"),
-    (run_id(CLEAN, 0), "5.4.1-data-and-results-paths", "closed", "na"),
+    (run_id(RECALL, 0), "5.3.5-ground-truth-coverage", "closed", NOT_COLLECTED),
+    (run_id(RECALL, 1), "5.3.5-ground-truth-coverage", "invalid", NOT_COLLECTED),
+    (run_id(RECALL, 2), "5.3.5-ground-truth-coverage", "closed", NOT_COLLECTED),
+    (run_id(RECALL, 3), "5.3.5-ground-truth-coverage", "invalid", NOT_COLLECTED),
+    (run_id(CLEAN, 0), "5.4.1-data-and-results-paths", "closed", NOT_COLLECTED),
     # §5.2.2: the load records a finished index; runs without a load outside a submission tree are audited alone
     # (the INVALID mirror inside closed/ is in test_vdb_build_and_params); §5.6.4 on our own run files
-    (CLEAN, "5.2.2-index-build-record", "closed", "na"),
-    (LITE, "5.2.2-index-build-record", "closed", "na"),
-    (DEFECTS, "5.2.2-index-build-record", "na", "na"),
-    (run_id(CLEAN, 0), "5.6.4-closed-parameters", "closed", "na"),
-    (run_id(CLEAN, 0, "load"), "5.6.4-closed-parameters", "closed", "na"),
+    (CLEAN, "5.2.2-index-build-record", "closed", NOT_COLLECTED),
+    (LITE, "5.2.2-index-build-record", "closed", NOT_COLLECTED),
+    (DEFECTS, "5.2.2-index-build-record", "na", NOT_COLLECTED),
+    (run_id(CLEAN, 0), "5.6.4-closed-parameters", "closed", NOT_COLLECTED),
+    (run_id(CLEAN, 0, "load"), "5.6.4-closed-parameters", "closed", NOT_COLLECTED),
     (run_id(MISC, 3), "H6.1-documents-parse", "invalid", "invalid"),
     (run_id(MISC, 3), "H5.6-dimension-consistent", "closed", "closed"),  # config.json still records it
     (run_id(MISC, 4), "H5.3-index-type-closed", "invalid", "invalid"),
