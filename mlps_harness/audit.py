@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,14 +66,14 @@ class RuleItem(pytest.Item):
 
     def evaluate(self) -> RuleOutcome:
         """Evaluate this item's case (its properties go on the item); a crash or a skip propagates."""
-        return evaluate_case(self.case, self.index, self, self.config.getoption("--division"))
+        return evaluate_case(self.case, self.index, self, self.parent.options().declared)
 
     def setup(self) -> None:
         pooled = self.pool.outcome(self) if self.pool is not None else None
         self.outcome = pooled or self.evaluate()
 
     def runtest(self) -> None:
-        if self.config.getoption("capture") == "no":
+        if self.parent.options().capture_off:
             self.check(self.outcome)
             return
         lines: list[str] = []
@@ -137,6 +138,12 @@ class _KeywordsSnapshot(MutableMapping):
         del self._base[key]
 
 
+@dataclass(frozen=True)
+class _ItemOptions:
+    declared: str | None   #: `--division`
+    capture_off: bool      #: `-s`: check() prints, as a test function would
+
+
 class AuditModule(pytest.File):
     """A test module whose category-marked functions are expanded into `RuleItem`s for every case."""
 
@@ -146,6 +153,14 @@ class AuditModule(pytest.File):
         self._hook_proxy: "pluggy.HookRelay | None" = None
         self._chain: list[pytest.Node] | None = None
         self._keyword_names: tuple[str, ...] | None = None
+        self._options: _ItemOptions | None = None
+
+    def options(self) -> "_ItemOptions":
+        """The options every item of this module reads, read once."""
+        if self._options is None:
+            self._options = _ItemOptions(declared=self.config.getoption("--division"),
+                                         capture_off=self.config.getoption("capture") == "no")
+        return self._options
 
     def keyword_names(self) -> tuple[str, ...]:
         """This module's keywords and its parents', listed once: what every item's keywords end with."""
@@ -165,24 +180,32 @@ class AuditModule(pytest.File):
             self._hook_proxy = self.ihook
         return self._hook_proxy
 
-    def collect(self):
+    def collect(self) -> list[pytest.Item]:
         spec = importlib.util.spec_from_file_location(f"mlps_audit_{self.path.stem}", self.path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         functions = [(name, fn) for name, fn in vars(module).items()
                      if name.startswith("test_") and hasattr(fn, prop_names.CATEGORY_ATTR)]
+        items: list[pytest.Item] = []
         where: str | None = None
-        for name, fn in functions:
-            for param in as_params(build_cases(self.index, fn.mlps_category)):
-                case = param.values[0]
-                item = RuleItem.from_parent(self, name=f"{name}[{param.id}]", case=case, index=self.index, check=fn)
-                for mark in param.marks:
-                    item.add_marker(mark)
-                if where is None:
-                    where = item.location[0]
-                else:   # what pytest computes per item (its path relative to the rootdir), computed once
-                    item.location = (where, None, item.name)
-                yield item
+        paused = gc.isenabled()
+        gc.disable()   # building 20,000+ items makes no garbage cycles, but would trigger full collections (~0.2 s)
+        try:
+            for name, fn in functions:
+                for param in as_params(build_cases(self.index, fn.mlps_category)):
+                    item = RuleItem.from_parent(self, name=f"{name}[{param.id}]", case=param.values[0],
+                                                index=self.index, check=fn)
+                    for mark in param.marks:
+                        item.add_marker(mark)
+                    if where is None:
+                        where = item.location[0]
+                    else:   # what pytest computes per item (its path relative to the rootdir), computed once
+                        item.location = (where, None, item.name)
+                    items.append(item)
+        finally:
+            if paused:
+                gc.enable()
+        return items
 
 
 class AuditProtocol:

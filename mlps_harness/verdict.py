@@ -19,6 +19,10 @@ from mlps_harness.outcomes import Division, Finding, worst
 BOOK_KEY = pytest.StashKey["VerdictBook"]()
 
 OUTCOME_WORDS = ("closed", "open", "invalid", "error", "na")
+#: the division each outcome word counts as (None: not applicable, counts as nothing)
+_OUTCOME_DIVISION = {"closed": Division.CLOSED, "open": Division.OPEN, "invalid": Division.INVALID,
+                     "error": Division.INVALID, "na": None}
+_RANK = {division: rank for rank, division in enumerate(Division)}
 
 
 @dataclass
@@ -53,45 +57,52 @@ class VerdictBook:
 
     def record(self, report: pytest.TestReport) -> None:
         """Take one phase report of a rule test into account."""
-        if report.when == "teardown" or (report.when == "setup" and report.passed):
+        when = report.when
+        if when == "teardown" or (when == "setup" and report.passed):
             return  # the outcome is in the call report (or a failed/skipped setup)
         props = dict(report.user_properties)
         if prop_names.RULE not in props or report.nodeid in self.seen:
             return
-        if report.when == "setup" and report.failed:
-            outcome = "error"
-        elif report.when == "setup" and report.skipped:
-            outcome = "na"
-        elif report.when == "call":
+        if when == "setup":
+            outcome = "error" if report.failed else "na"
+        elif when == "call":
             outcome = props.get(prop_names.OUTCOME, "error" if report.failed else "na")
-            if outcome not in OUTCOME_WORDS:
+            if outcome not in _OUTCOME_DIVISION:
                 outcome = "error"
         else:
             return
         self.seen.add(report.nodeid)
         self.counts[outcome] += 1
-        group = self.groups.setdefault(props.get(prop_names.GROUP, ""), GroupRow(props.get(prop_names.GROUP, "")))
+        group_id = props.get(prop_names.GROUP, "")
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = GroupRow(group_id)
         group.benchmark = props.get(prop_names.BENCHMARK, group.benchmark)
         group.model = props.get(prop_names.MODEL, group.model)
-        group.accelerators.update(a for a in props.get(prop_names.ACCELERATOR, "").split(",") if a)
+        accelerators = props.get(prop_names.ACCELERATOR)
+        if accelerators:
+            group.accelerators.update(a for a in accelerators.split(",") if a)
         run_id = props.get(prop_names.RUN)
         if run_id and props.get(prop_names.COMMAND) == "run":
             group.runs.add(run_id)
-        if outcome == "na":
+        division = _OUTCOME_DIVISION[outcome]
+        if division is None:   # not applicable
             if run_id:
                 self.runs.setdefault(run_id, Division.CLOSED)
             return
-        division = Division.INVALID if outcome == "error" else Division(outcome.upper())
         if run_id:
-            self.runs[run_id] = worst([self.runs.get(run_id, Division.CLOSED), division])
-        group.verdict = worst([group.verdict, division])
+            before = self.runs.get(run_id)
+            if before is None or _RANK[division] > _RANK[before]:
+                self.runs[run_id] = division
+        if _RANK[division] > _RANK[group.verdict]:
+            group.verdict = division
         if outcome == "error":
             message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "rule crashed"
             self.problems.append({"division": "INVALID", "rule": props.get(prop_names.RULE_NAME), "run": run_id,
                                   "group": group.group, "message": f"rule crashed: {message}",
                                   "fix": "report this as a harness bug; the rule could not be evaluated"})
-        else:   # OPEN and INVALID findings, and the warnings of any outcome
-            for finding in json.loads(props.get(prop_names.FINDINGS, "[]")):
+        elif prop_names.FINDINGS in props:   # OPEN and INVALID findings, and the warnings of any outcome
+            for finding in json.loads(props[prop_names.FINDINGS]):
                 self.problems.append({"rule": props.get(prop_names.RULE_NAME), "run": run_id, "group": group.group,
                                       **finding})
 

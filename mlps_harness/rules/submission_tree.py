@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -133,11 +134,11 @@ def system_schema(group: RunGroup) -> Iterator[Finding]:
     submitter, system, shown = submitter_dir(group)
     yaml_shown = f"{shown}/systems/{system}.yaml"
     systems = submitter / "systems"
-    for pdf in sorted(systems.glob("*.pdf")) if systems.is_dir() else []:
-        if not (systems / f"{pdf.stem}.yaml").is_file():
-            yield invalid(f"{shown}/systems/{pdf.name} has no matching {pdf.stem}.yaml", parameter="systems/",
-                          expected=f"{pdf.stem}.yaml", actual="absent", file=f"{shown}/systems/{pdf.name}",
-                          fix="add the YAML, or keep supplementary documents outside systems/")
+    for pdf in _unmatched_pdfs(str(systems)):
+        stem = pdf[:-len(".pdf")]
+        yield invalid(f"{shown}/systems/{pdf} has no matching {stem}.yaml", parameter="systems/",
+                      expected=f"{stem}.yaml", actual="absent", file=f"{shown}/systems/{pdf}",
+                      fix="add the YAML, or keep supplementary documents outside systems/")
     data, problem = read_yaml(str(systems / f"{system}.yaml"), yaml_shown)
     if problem is not None:
         raise NotApplicable(f"{yaml_shown} is missing or unreadable (H8.1 reports it)")
@@ -147,6 +148,19 @@ def system_schema(group: RunGroup) -> Iterator[Finding]:
                       actual=actual, file=yaml_shown, fix=f"declare {field} in {yaml_shown}")
     if not problems:
         yield closed("system description follows the schema", parameter="systems/", actual=system)
+
+
+def _unmatched_pdfs(systems: str) -> list[str]:
+    """The `*.pdf` names in a `systems/` directory without a same-named `.yaml` file (one listing, for the submitter's
+    every system)."""
+    try:
+        with os.scandir(systems) as it:
+            entries = [(e.name, e.is_file()) for e in it]
+    except OSError:
+        return []
+    yamls = {name for name, is_file in entries if is_file and name.endswith(".yaml")}
+    return sorted(name for name, _ in entries
+                  if name.endswith(".pdf") and f"{name[:-len('.pdf')]}.yaml" not in yamls)
 
 
 CODE_POINTER = ".mlps-code-image"

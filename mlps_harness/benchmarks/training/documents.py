@@ -46,14 +46,16 @@ def parse_training(run: Run) -> None:
     if run.metadata and run.metadata.args and run.metadata.args.accelerator_type:
         return   # `Run.accelerator` reads the metadata first: nothing here would be used
     extra = (run.metadata.model_extra or {}) if run.metadata else {}
+    workloads = [e.split("=", 1)[1] for e in run.overrides or [] if e.startswith("workload=")]
     candidates = [(extra.get("accelerator"), f"{run.metadata_file} accelerator")]
-    candidates += [(_accelerator_of(e.split("=", 1)[1]), "dlio_config/overrides.yaml")
-                   for e in run.overrides or [] if e.startswith("workload=")]
+    candidates += [(_accelerator_of(w), "dlio_config/overrides.yaml") for w in workloads]
     for value, source in candidates:
         if value:
             run.documents[ACCELERATOR_DOC] = str(value)
             run.documents[ACCELERATOR_SOURCE_DOC] = source
             return
+    if workloads:
+        return   # hydra.yaml's workload choice is the `workload=` override itself (a datagen run names none)
     accel = _accelerator_of(_hydra_workload(run))
     if accel:
         run.documents[ACCELERATOR_DOC] = accel
