@@ -28,6 +28,7 @@ from _pytest.runner import CallInfo
 
 from mlps_harness import properties as prop_names
 from mlps_harness.cases import RuleCase, RuleOutcome, as_params, build_cases, evaluate_case
+from mlps_harness.direct_hooks import DirectHook
 
 if TYPE_CHECKING:
     import pluggy
@@ -139,6 +140,13 @@ class _KeywordsSnapshot(MutableMapping):
 
 
 @dataclass(frozen=True)
+class _ReportHooks:
+    logstart: DirectHook
+    logreport: DirectHook
+    logfinish: DirectHook
+
+
+@dataclass(frozen=True)
 class _ItemOptions:
     declared: str | None   #: `--division`
     capture_off: bool      #: `-s`: check() prints, as a test function would
@@ -154,6 +162,7 @@ class AuditModule(pytest.File):
         self._chain: list[pytest.Node] | None = None
         self._keyword_names: tuple[str, ...] | None = None
         self._options: _ItemOptions | None = None
+        self._report_hooks: _ReportHooks | None = None
 
     def options(self) -> "_ItemOptions":
         """The options every item of this module reads, read once."""
@@ -179,6 +188,15 @@ class AuditModule(pytest.File):
         if self._hook_proxy is None:
             self._hook_proxy = self.ihook
         return self._hook_proxy
+
+    def report_hooks(self) -> "_ReportHooks":
+        """The reporting hooks of this module's items, called directly where pluggy's dispatch is not needed."""
+        if self._report_hooks is None:
+            relay, manager = self.hook_proxy(), self.config.pluginmanager
+            self._report_hooks = _ReportHooks(DirectHook(relay.pytest_runtest_logstart, manager),
+                                              DirectHook(relay.pytest_runtest_logreport, manager),
+                                              DirectHook(relay.pytest_runtest_logfinish, manager))
+        return self._report_hooks
 
     def collect(self) -> list[pytest.Item]:
         spec = importlib.util.spec_from_file_location(f"mlps_audit_{self.path.stem}", self.path)
@@ -316,15 +334,16 @@ class AuditProtocol:
         return True
 
     def _protocol(self, item: RuleItem, ihook: Any, nextitem: pytest.Item | None) -> None:
-        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        hooks = item.parent.report_hooks()
+        hooks.logstart(nodeid=item.nodeid, location=item.location)
         state = item.session._setupstate
-        setup = self._phase(item, ihook, "setup", lambda: state.setup(item))
-        call = self._phase(item, ihook, "call", item.runtest, setup) if setup.passed else None
+        setup = self._phase(item, ihook, hooks, "setup", lambda: state.setup(item))
+        call = self._phase(item, ihook, hooks, "call", item.runtest, setup) if setup.passed else None
         session = item.session
         if session.shouldfail or session.shouldstop:
             nextitem = None
-        self._phase(item, ihook, "teardown", lambda: state.teardown_exact(nextitem), setup)
-        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        self._phase(item, ihook, hooks, "teardown", lambda: state.teardown_exact(nextitem), setup)
+        hooks.logfinish(nodeid=item.nodeid, location=item.location)
         item.user_properties = []   # every report holds them now (JUnit wrote them with the teardown report)
         if self.unkept is not None:
             # The reports the terminal keeps for its summary: every reporter has read their keywords (pytest reads
@@ -333,7 +352,7 @@ class AuditProtocol:
                 if kept is not None:
                     kept.keywords = {}
 
-    def _phase(self, item: pytest.Item, ihook: Any, when: str, fn: Any,
+    def _phase(self, item: pytest.Item, ihook: Any, hooks: _ReportHooks, when: str, fn: Any,
                first: pytest.TestReport | None = None) -> pytest.TestReport:
         call = CallInfo.from_call(fn, when=when, reraise=self.reraise)
         if self.direct_reports:   # what the hook would return, without its six implementations' dispatch
@@ -349,7 +368,7 @@ class AuditProtocol:
                 report.user_properties = first.user_properties
         if self.worker:
             self._lighten(report)
-        ihook.pytest_runtest_logreport(report=report)
+        hooks.logreport(report=report)
         unkept = self.unkept
         if unkept and unkept[-1] is report:
             # The terminal files a passing setup or teardown report under the empty category and reads it again
