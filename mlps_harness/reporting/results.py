@@ -105,6 +105,8 @@ class ResultsFeed:
         config.stash[RUNS_KEY] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":   # every test has a teardown report, with every property it recorded
+            return
         for name, value in report.user_properties:
             if name == METRICS_PROPERTY:   # kept as its JSON text (a tenth of the parsed size) until the end
                 self.config.stash[RUNS_KEY][json.loads(value)["run_id"]] = value
