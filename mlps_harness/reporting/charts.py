@@ -18,6 +18,16 @@ COLOURS = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f")
 
 def render(chart: Chart, width: float = 6.4, height: float = 3.0) -> str:
     """The chart as an `<svg>` element (no XML prolog); missing or invalid values are labelled, not drawn."""
+    fig = figure(chart, width, height)
+    buffer = io.StringIO()
+    with _rc():
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", text[text.index("<svg"):], flags=re.S)
+
+
+def figure(chart: Chart, width: float = 6.4, height: float = 3.0):  # noqa: ANN201 - matplotlib is imported lazily
+    """The chart drawn on a matplotlib `Figure` (laid out, not saved)."""
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
 
@@ -56,13 +66,10 @@ def render(chart: Chart, width: float = 6.4, height: float = 3.0) -> str:
     ax.set_ylim(bottom=0, top=top * 1.15)
     ax.grid(axis="y", linewidth=0.3)
     if any(s.label for s in chart.series) and (len(chart.series) > 1 or chart.lines):
-        ax.legend(fontsize=7, loc="lower right", framealpha=0.8)
+        # beside the plot, never over a bar or a line (tight_layout makes room for it)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
     fig.tight_layout()
-    buffer = io.StringIO()
-    with _rc():
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    return re.sub(r"<metadata>.*?</metadata>\s*", "", text[text.index("<svg"):], flags=re.S)
+    return fig
 
 
 def _rc():
