@@ -211,6 +211,11 @@ class FigureReader:
             self.values[key] = value
         return value
 
+    def put_each(self, source: dict[str, Any], keys: Iterable[str]) -> None:
+        """Record `source[key]` for each of `keys` (an absent key stays absent)."""
+        for key in keys:
+            self.put(key, source.get(key))
+
     def put_list(self, key: str, raw: Any) -> list[float] | None:
         """Record a list of numbers; one NaN/inf element marks the whole list invalid."""
         if not isinstance(raw, list) or not raw:
@@ -227,6 +232,16 @@ class FigureReader:
     def build(self, model: type[RunMetricsBase], **extra: Any) -> RunMetricsBase:
         """The benchmark's `RunMetrics` from what was collected."""
         return model(**self.values, **extra, invalid_values=sorted(set(self.invalid)))
+
+
+def whole_number(value: Any) -> int | None:
+    """A JSON integer (not a boolean), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def whole_numbers(source: dict[str, Any], keys: Iterable[str]) -> dict[str, int]:
+    """`{key: source[key]}` for each of `keys` whose value is a JSON integer (not a boolean)."""
+    return {key: source[key] for key in keys if whole_number(source.get(key)) is not None}
 
 
 def mean(values: Iterable[float | None]) -> float | None:

@@ -65,9 +65,7 @@ def run_metrics(run: Run) -> RunMetrics:
     raw = run.summary_raw if isinstance(run.summary_raw, dict) else {}
     metric = raw.get("metric") if isinstance(raw.get("metric"), dict) else {}
     reader = FigureReader()
-    reader.put("checkpoint_size_GB", metric.get("checkpoint_size_GB"))
-    for key in _PHASE_KEYS:
-        reader.put(key, metric.get(key))
+    reader.put_each(metric, ("checkpoint_size_GB", *_PHASE_KEYS))
     writes, reads = checkpoint_counts(run)
     extra: dict[str, Any] = {"num_checkpoints_write": writes, "num_checkpoints_read": reads,
                              "num_processes": run.num_processes}

@@ -26,6 +26,7 @@ from mlps_harness.metrics import (
     Series,
     maximum,
     mean,
+    whole_number,
 )
 from mlps_harness.model import Run
 
@@ -88,10 +89,6 @@ def _raw_summary(run: Run) -> dict[str, Any] | None:
     return data if problem is None and isinstance(data, dict) else None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _trial(raw: dict[str, Any], index: int, reader: FigureReader, where: str) -> TrialFigures:
     ranks = [r for r in raw.get("ranks") or [] if isinstance(r, dict)]
     values: dict[str, Any] = {}
@@ -102,7 +99,7 @@ def _trial(raw: dict[str, Any], index: int, reader: FigureReader, where: str) ->
             per_rank = [reader.put(f"{where}.rank_{r.get('rank')}.{key}", r[key]) for r in ranks]
             if None not in per_rank:
                 values[key] = sum(per_rank) if key in SUMMED else max(per_rank)
-    return TrialFigures(trial=_int(raw.get("trial")) or index + 1, **values)
+    return TrialFigures(trial=whole_number(raw.get("trial")) or index + 1, **values)
 
 
 def run_metrics(run: Run) -> RunMetrics:
@@ -123,9 +120,9 @@ def run_metrics(run: Run) -> RunMetrics:
                   if isinstance(t, dict)]
         options[str(name)] = OptionFigures(
             model=option.get("model") if isinstance(option.get("model"), str) else None,
-            num_users=_int(option.get("num_users")), trial_count=_int(option.get("trial_count")),
-            rank_count=_int(option.get("rank_count")), trials=trials, **values)
-    return RunMetrics(total_ranks=_int(raw.get("total_ranks")), trials_per_option=_int(raw.get("trials_per_option")),
+            num_users=whole_number(option.get("num_users")), trial_count=whole_number(option.get("trial_count")),
+            rank_count=whole_number(option.get("rank_count")), trials=trials, **values)
+    return RunMetrics(total_ranks=whole_number(raw.get("total_ranks")), trials_per_option=whole_number(raw.get("trials_per_option")),
                       options=options, invalid_values=sorted(set(reader.invalid)))
 
 

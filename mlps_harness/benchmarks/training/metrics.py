@@ -23,6 +23,7 @@ from mlps_harness.metrics import (
     Series,
     mean,
     pick,
+    whole_numbers,
 )
 from mlps_harness.model import Run
 
@@ -72,16 +73,12 @@ def run_metrics(run: Run) -> RunMetrics | None:
     raw = run.summary_raw if isinstance(run.summary_raw, dict) else {}
     metric = raw.get("metric") if isinstance(raw.get("metric"), dict) else {}
     reader = FigureReader()
-    for key in _RUN:
-        reader.put(key, metric.get(key))
+    reader.put_each(metric, _RUN)
     for key in _LISTS:
         reader.put_list(key, metric.get(key))
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = whole_numbers(raw, ("epochs", "num_accelerators", "num_hosts"))
     if isinstance(metric.get("train_au_meet_expectation"), str):
         extra["train_au_meet_expectation"] = metric["train_au_meet_expectation"]
-    for key in ("epochs", "num_accelerators", "num_hosts"):
-        if isinstance(raw.get(key), int) and not isinstance(raw.get(key), bool):
-            extra[key] = raw[key]
     if not raw:
         extra["no_figures_reason"] = "no readable summary.json (crashed or interrupted run)"
     elif reader.values.get("train_throughput_mean_samples_per_second") == 0.0:

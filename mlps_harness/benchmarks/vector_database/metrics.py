@@ -22,6 +22,7 @@ from mlps_harness.metrics import (
     Series,
     mean,
     pick,
+    whole_numbers,
 )
 from mlps_harness.model import Run
 
@@ -62,16 +63,12 @@ def run_metrics(run: Run) -> RunMetrics | None:
         return None
     raw = run.summary_raw if isinstance(run.summary_raw, dict) else {}
     reader = FigureReader()
-    for key in _KEYS:
-        reader.put(key, raw.get(key))
+    reader.put_each(raw, _KEYS)
     recall = raw.get("recall")
     if isinstance(recall, dict):   # upstream's statistics mapping
         recall = recall.get("mean_recall", recall.get("recall_at_k"))
     reader.put("recall", recall)
-    extra: dict[str, Any] = {}
-    for key in ("recall_k", "total_queries"):
-        if isinstance(raw.get(key), int) and not isinstance(raw.get(key), bool):
-            extra[key] = raw[key]
+    extra: dict[str, Any] = whole_numbers(raw, ("recall_k", "total_queries"))
     if not raw and summary(run) is None:
         extra["no_figures_reason"] = "no readable summary.json (crashed or interrupted run)"
     return reader.build(RunMetrics, **extra)
