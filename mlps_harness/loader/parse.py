@@ -95,7 +95,7 @@ def parse_run(ref: RunRef, rules_version: str = "auto", spec: BenchmarkSpec | No
         spec = benchmarks().get(ref.benchmark)
     findings: list[Finding] = []
     shown = ref.run_id
-    run = Run(ref=ref, rules_version=ref.layout_version)
+    run = Run(ref=ref, rules_version=rules_version_of(None, ref.layout_version, rules_version))
     if ref.is_symlink:
         findings.append(invalid(f"{shown} is a symbolic link; run directories are never followed",
                                 file=shown, fix="replace the link with the real run directory"))
@@ -170,8 +170,8 @@ def rules_version_of(metadata: Any, layout_version: str, requested: str = "auto"
 def probe_rules_version(ref: RunRef, requested: str = "auto") -> str:
     """`rules_version_of` for a run not parsed yet: reads only its metadata document (for collection, which leaves
     out the rules of other rulesets). A missing or unreadable document gives the layout's version, as in parsing."""
-    if requested != "auto" or ref.is_symlink:
-        return requested if requested != "auto" else ref.layout_version
+    if requested != "auto" or ref.is_symlink:   # a linked run directory is never read
+        return rules_version_of(None, ref.layout_version, requested)
     try:
         names = os.listdir(ref.path)
     except OSError:

@@ -132,6 +132,10 @@ def test_symlinked_run_dir_is_a_run_never_followed(tmp_path):
     assert link.is_symlink
     parsed = ResultsIndex(tmp_path).run(link.run_id)
     assert parsed.files == [] and "symbolic link" in parsed.load_findings[0].message
+    for requested, expected in (("auto", "v2.0"), ("v3.0", "v3.0")):   # never read: the layout's, or the one asked
+        index = ResultsIndex(tmp_path, requested)
+        assert probe_rules_version(link, requested) == index.version(link.run_id) == expected
+        assert index.run(link.run_id).rules_version == expected
 
 
 def test_index_parses_each_run_once(tmp_path):
