@@ -231,7 +231,8 @@ class AuditProtocol:
 
     Per item: logstart, setup (collector chain + rule evaluation), call (the outcome mapping), teardown, each
     through `pytest_runtest_makereport` and `pytest_runtest_logreport`, then logfinish, exactly as pytest's own
-    protocol reports them. Skipped: the setup/call/teardown hook calls and their capture, logging, warnings,
+    protocol reports them (logstart, logreport and logfinish reach their implementations directly when nothing wraps
+    them: `DirectHook`). Skipped: the setup/call/teardown hook calls and their capture, logging, warnings,
     skip-mark and `PYTEST_CURRENT_TEST` wrappers. Options that need those (`--pdb`, `--trace`, `--setup-only`,
     `--setup-show`, `--setup-plan`) and items with skip/xfail marks get pytest's protocol.
     """
