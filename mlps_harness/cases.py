@@ -54,13 +54,13 @@ def build_cases(index: "ResultsIndex", category: str) -> list[RuleCase]:
             refs = groups[group_id]
             version = index.group_version(group_id)
             for entry in rules:
-                if entry.benchmark in ("*", refs[0].benchmark) and version in entry.versions:
+                if entry.covers(refs[0].benchmark, version):
                     cases.append(RuleCase(entry.name, "group", group_id, group_id, refs[0].benchmark, refs[0].model))
         return cases
     for ref in index.refs:
         version = index.version(ref.run_id)
         for entry in rules:
-            if entry.applies(ref.benchmark, ref.command) and version in entry.versions:
+            if entry.applies(ref.benchmark, ref.command, version):
                 cases.append(RuleCase(entry.name, "run", ref.run_id, ref.group_id, ref.benchmark, ref.model))
     return cases
 
@@ -71,13 +71,12 @@ def planned_cases(benchmark: str, model: str | None, slots: dict[str, str], cate
     `rules_version`, the rules of other rulesets make no case (the runs record that version)."""
     from mlps_harness.rules import all_rules
 
-    rules = [r for r in all_rules() if r.category == category
-             and (rules_version is None or rules_version in r.versions)]
+    rules = [r for r in all_rules() if r.category == category]
     if category == "submission":
         return [RuleCase(r.name, "group", "group", "group", benchmark, model)
-                for r in rules if r.benchmark in ("*", benchmark)]
+                for r in rules if r.covers(benchmark, rules_version)]
     return [RuleCase(r.name, "run", slot, "group", benchmark, model)
-            for slot, command in slots.items() for r in rules if r.applies(benchmark, command)]
+            for slot, command in slots.items() for r in rules if r.applies(benchmark, command, rules_version)]
 
 
 def as_params(cases: list[RuleCase]) -> list[Any]:
@@ -158,15 +157,16 @@ def evaluate_case(case: RuleCase, index: "ResultsIndex", item: pytest.Item, decl
         pytest.skip(f"{case.target}: no such run here (its launch failed, was interrupted or was not selected)")
     props = item.user_properties
     props.extend([shared_pair(prop_names.RULE, entry.id), shared_pair(prop_names.RULE_NAME, entry.name),
-                  shared_pair(prop_names.GROUP, index.resolve(case.group)), shared_pair(prop_names.BENCHMARK, case.benchmark),
-                  shared_pair(prop_names.MODEL, case.model or "")])
+                  shared_pair(prop_names.GROUP, index.resolve(case.group)),
+                  shared_pair(prop_names.BENCHMARK, case.benchmark), shared_pair(prop_names.MODEL, case.model or "")])
     if case.scope == "group":
         target = index.group(index.resolve(case.group))
         version = target.rules_version
         division_dir = next((r.ref.division_dir for r in target.runs if r.ref.division_dir), None)
         accel = sorted({r.accelerator for r in target.runs if r.accelerator})
         props.append(shared_pair(prop_names.ACCELERATOR, ",".join(accel)))
-        props.append(shared_pair(prop_names.GROUP_RUNS, str(len([r for r in target.runs if r.ref.command == "run"]))))
+        runs = sum(1 for r in target.runs if r.ref.command == "run")
+        props.append(shared_pair(prop_names.GROUP_RUNS, str(runs)))
     else:
         target = index.run(index.resolve(case.target))
         version = target.rules_version

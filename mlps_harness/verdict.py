@@ -22,7 +22,6 @@ OUTCOME_WORDS = ("closed", "open", "invalid", "error", "na")
 #: the division each outcome word counts as (None: not applicable, counts as nothing)
 _OUTCOME_DIVISION = {"closed": Division.CLOSED, "open": Division.OPEN, "invalid": Division.INVALID,
                      "error": Division.INVALID, "na": None}
-_RANK = {division: rank for rank, division in enumerate(Division)}
 
 
 @dataclass
@@ -92,9 +91,9 @@ class VerdictBook:
             return
         if run_id:
             before = self.runs.get(run_id)
-            if before is None or _RANK[division] > _RANK[before]:
+            if before is None or division.rank > before.rank:
                 self.runs[run_id] = division
-        if _RANK[division] > _RANK[group.verdict]:
+        if division.rank > group.verdict.rank:
             group.verdict = division
         if outcome == "error":
             message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "rule crashed"

@@ -49,11 +49,14 @@ class Rule:
     def description(self) -> str:
         return inspect.getdoc(self.fn) or ""
 
-    def applies(self, benchmark: str, command: str | None) -> bool:
-        """Whether the rule is collected for a run of this benchmark and command."""
-        if self.benchmark not in ("*", benchmark):
-            return False
-        return self.commands is None or command in self.commands
+    def covers(self, benchmark: str, version: str | None = None) -> bool:
+        """Whether the rule judges this benchmark under ruleset `version` (None: whatever the version)."""
+        return self.benchmark in ("*", benchmark) and (version is None or version in self.versions)
+
+    def applies(self, benchmark: str, command: str | None, version: str | None = None) -> bool:
+        """Whether the rule is collected for a run of this benchmark and command, judged under ruleset `version`
+        (None: whatever the version)."""
+        return self.covers(benchmark, version) and (self.commands is None or command in self.commands)
 
 
 REGISTRY: dict[str, Rule] = {}

@@ -151,8 +151,8 @@ def system_schema(group: RunGroup) -> Iterator[Finding]:
 
 
 def _unmatched_pdfs(systems: str) -> list[str]:
-    """The `*.pdf` names in a `systems/` directory without a same-named `.yaml` file (one listing, for the submitter's
-    every system)."""
+    """The `*.pdf` names in a `systems/` directory without a same-named `.yaml` file (one directory listing, not a
+    glob and a stat per PDF)."""
     try:
         with os.scandir(systems) as it:
             entries = [(e.name, e.is_file()) for e in it]

@@ -122,8 +122,9 @@ def run_metrics(run: Run) -> RunMetrics:
             model=option.get("model") if isinstance(option.get("model"), str) else None,
             num_users=whole_number(option.get("num_users")), trial_count=whole_number(option.get("trial_count")),
             rank_count=whole_number(option.get("rank_count")), trials=trials, **values)
-    return RunMetrics(total_ranks=whole_number(raw.get("total_ranks")), trials_per_option=whole_number(raw.get("trials_per_option")),
-                      options=options, invalid_values=sorted(set(reader.invalid)))
+    return RunMetrics(total_ranks=whole_number(raw.get("total_ranks")),
+                      trials_per_option=whole_number(raw.get("trials_per_option")), options=options,
+                      invalid_values=sorted(set(reader.invalid)))
 
 
 def _group_option(per_run: list[OptionFigures]) -> OptionFigures:
