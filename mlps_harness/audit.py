@@ -27,6 +27,7 @@ from _pytest.reports import TestReport
 from _pytest.runner import CallInfo
 
 from mlps_harness import properties as prop_names
+from mlps_harness.audit_gc import SessionFreeze
 from mlps_harness.cases import RuleCase, RuleOutcome, as_params, build_cases, evaluate_case
 from mlps_harness.direct_hooks import DirectHook
 
@@ -241,13 +242,7 @@ class AuditProtocol:
         self.enabled = not any(config.getoption(name, False)
                                for name in ("usepdb", "trace", "setuponly", "setupshow", "setupplan"))
         self.reraise: tuple[type[BaseException], ...] = (Exit, KeyboardInterrupt)
-        self.frozen = False
-        self.thresholds = gc.get_threshold()
-        # Registered now, so it runs after the cleanups that plugins configured later add (LIFO): pytest's
-        # unraisable-exception plugin collects garbage at unconfigure and again in its cleanup, and with the
-        # session's items and reports still frozen those collections skip them (unfrozen, each walked every one
-        # of them: ~0.5 s per collection for 1,000 runs).
-        config.add_cleanup(self._release)
+        self.gc = SessionFreeze(config)
         self.unkept: list[Any] | None = None   # the terminal's list of passing setup/teardown reports
         #: on an xdist worker, reports are serialised for the controller: send only what its reporters read
         self.worker = hasattr(config, "workerinput")
@@ -260,10 +255,7 @@ class AuditProtocol:
         full collections wait (young ones still free the short-lived cycles of skip/fail exceptions). Otherwise every
         full collection walks all items and reports again: ~15 % of a serial audit's time."""
         if self.enabled and any(type(item) is RuleItem for item in session.items):
-            gc.freeze()
-            self.thresholds = gc.get_threshold()
-            gc.set_threshold(max(self.thresholds[0], 10_000), self.thresholds[1], max(self.thresholds[2], 1000))
-            self.frozen = True
+            self.gc.start()
         pm = session.config.pluginmanager
         makers = {pm.get_name(i.plugin) for i in pm.hook.pytest_runtest_makereport.get_hookimpls()}
         self.direct_reports = makers <= _KNOWN_MAKEREPORT
@@ -276,15 +268,7 @@ class AuditProtocol:
     def pytest_sessionfinish(self) -> None:
         """Freeze what the run made too (the reports the terminal keeps live until the end): pytest collects garbage
         twice more before exiting, and each collection would walk all of them."""
-        if self.frozen:
-            gc.freeze()
-
-    def _release(self) -> None:
-        """Give the GC back what `pytest_collection_finish` froze, with its thresholds."""
-        if self.frozen:
-            gc.set_threshold(*self.thresholds)
-            gc.unfreeze()
-            self.frozen = False
+        self.gc.again()
 
     def _owns_loop(self, session: pytest.Session) -> bool:
         """Whether the serial test loop may call this protocol directly for rule items: only pytest's own loop and
