@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import Any
 
 import yaml
+from pydantic_core import from_json
 
 from mlps_harness.outcomes import Finding, invalid, safe_text
 
@@ -77,7 +78,12 @@ def read_json(path: str, shown: str) -> tuple[Any, Finding | None]:
     if not text.strip():
         return None, invalid(f"{shown} is empty", file=shown, fix="re-run the benchmark; the file was never written")
     try:
-        data = json.loads(text)
+        data = from_json(text)   # pydantic-core's parser: the same documents as json's, in about half the time
+    except (ValueError, TypeError):   # what it refuses (also lone surrogates, deep nesting), json decides
+        data = _NOT_PARSED
+    try:
+        if data is _NOT_PARSED:
+            data = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, invalid(f"{shown} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
                              " (truncated?)", file=shown, fix="restore the complete file from the benchmark's output")
@@ -89,6 +95,7 @@ def read_json(path: str, shown: str) -> tuple[Any, Finding | None]:
     return data, None
 
 
+_NOT_PARSED = object()
 #: a JSON `\\uD800`-`\\uDFFF` escape, which decodes to a lone surrogate that no UTF-8 writer accepts
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
