@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlps_harness.audit import AuditModule, register_protocol
+from mlps_harness.audit import AuditModule
 from mlps_harness.audit_pool import claim_workers
+from mlps_harness.audit_protocol import register_protocol
 from mlps_harness.plugin import audit_index, order_by_target
 
 

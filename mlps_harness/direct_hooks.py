@@ -7,6 +7,9 @@ implementations it calls. `DirectHook` calls the same implementations, in pluggy
 when nothing needs that machinery: no implementation wraps the hook (`wrapper` / `hookwrapper`) or takes keyword-only
 arguments, and no hook-call monitoring (`--debug`, `add_hookcall_monitoring`) is active. Otherwise, and whenever the
 registered implementations change, it checks again, and it calls the hook itself while any of that holds.
+
+A `DirectHook` may also leave one plugin out (`skip`) of its direct calls, for reports that plugin is known to
+ignore; when pluggy's dispatch is needed, that plugin gets the call like every other.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ except ImportError:   # pragma: no cover - another pluggy layout: always use the
 class DirectHook:
     """A callable standing for one hook caller (`ihook.pytest_runtest_logreport`, ...)."""
 
-    __slots__ = ("caller", "manager", "_impls", "_calls")
+    __slots__ = ("caller", "manager", "skip", "_impls", "_calls")
 
-    def __init__(self, caller: Any, manager: pluggy.PluginManager) -> None:
+    def __init__(self, caller: Any, manager: pluggy.PluginManager, skip: object = None) -> None:
         self.caller = caller
         self.manager = manager
+        self.skip = skip
         self._impls: list[Any] | None = None
         self._calls: tuple[tuple[Any, tuple[str, ...]], ...] | None = None
 
@@ -36,7 +40,7 @@ class DirectHook:
         impls = self.caller.get_hookimpls()
         if impls != self._impls:
             self._impls = impls
-            self._calls = _plain_calls(impls)
+            self._calls = _plain_calls(impls, self.skip)
         calls = self._calls
         if calls is None or _PLAIN_EXEC is None or getattr(self.manager, "_inner_hookexec", None) is not _PLAIN_EXEC:
             self.caller(**kwargs)
@@ -45,12 +49,13 @@ class DirectHook:
             function(*[kwargs[name] for name in argnames])
 
 
-def _plain_calls(impls: list[Any]) -> tuple[tuple[Any, tuple[str, ...]], ...] | None:
-    """(function, argument names) in pluggy's calling order (last registered first), or None if any implementation
-    needs pluggy's own dispatch."""
+def _plain_calls(impls: list[Any], skip: object = None) -> tuple[tuple[Any, tuple[str, ...]], ...] | None:
+    """(function, argument names) in pluggy's calling order (last registered first), leaving out `skip`'s, or None
+    if any implementation needs pluggy's own dispatch."""
     calls = []
     for impl in reversed(impls):
         if impl.wrapper or impl.hookwrapper or impl.kwargnames:
             return None
-        calls.append((impl.function, tuple(impl.argnames)))
+        if skip is None or impl.plugin is not skip:
+            calls.append((impl.function, tuple(impl.argnames)))
     return tuple(calls)

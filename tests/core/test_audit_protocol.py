@@ -1,4 +1,4 @@
-"""The audit's own runtest protocol (`mlps_harness.audit.AuditProtocol`): same reports as pytest's protocol, and
+"""The audit's own runtest protocol (`mlps_harness.audit_protocol.AuditProtocol`): same reports as pytest's protocol, and
 the premise it rests on, that rule evaluation never prints, logs or warns."""
 
 from __future__ import annotations

@@ -142,3 +142,24 @@ def test_an_audit_with_a_logreport_wrapper_reports_through_it(pytester: pytest.P
     tests = sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed", "skipped", "open", "error"))
     assert tests > 20
     result.stdout.fnmatch_lines([f"WRAPPED {3 * tests} {tests}"])
+
+
+def test_a_skipped_plugin_is_left_out_of_direct_calls_only() -> None:
+    """`skip` leaves one plugin out while the hook is called directly; once pluggy's dispatch is needed (a wrapper
+    registers), that plugin is called like every other."""
+    calls: list = []
+    pm = _manager(calls)
+    plain = next(p for p in pm.get_plugins() if type(p).__name__ == "Plain")
+    hook = DirectHook(pm.hook.report, pm, skip=plain)
+    hook(report="r", when="setup")
+    assert calls == [("first", "r", "setup"), ("last",)]
+
+    class Wrapper:
+        @impl(wrapper=True)
+        def report(self):
+            return (yield)
+
+    pm.register(Wrapper())
+    calls.clear()
+    hook(report="r", when="teardown")
+    assert calls == [("first", "r", "teardown"), ("plain", "r"), ("last",)]
