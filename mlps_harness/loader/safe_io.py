@@ -90,6 +90,9 @@ def read_json(path: str, shown: str) -> tuple[Any, Finding | None]:
     except RecursionError:
         return None, invalid(f"{shown} nests too deeply to be a DLIO document", file=shown,
                              fix="restore the file from the benchmark's output")
+    except ValueError as exc:   # valid JSON Python will not convert, e.g. an integer of over 4,300 digits
+        return None, invalid(f"{shown} holds a value no DLIO document has: {exc}", file=shown,
+                             fix="restore the file from the benchmark's output")
     if _SURROGATE_ESCAPE.search(text):
         data = _safe_strings(data)
     return data, None
