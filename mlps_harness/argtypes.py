@@ -25,6 +25,22 @@ def _parsed(text: str, convert: type, ok: Callable[[Any], bool], wanted: str, fi
     return value
 
 
+#: longest digit string read as a number from a results tree or an option (far beyond any real count or size)
+MAX_DIGITS = 30
+
+
+def ascii_whole(text: object, signed: bool = False) -> int | None:
+    """`text` as an int when it is plain ASCII decimal digits (a leading `-` when `signed`), at most MAX_DIGITS of
+    them; else None. Unlike `str.isdigit()` + `int()`, never raises: superscripts and other Unicode digits, or a
+    number past Python's 4,300-digit conversion limit, are simply not whole numbers here."""
+    if not isinstance(text, str):
+        return None
+    body = text[1:] if signed and text.startswith("-") else text
+    if not (body.isascii() and body.isdigit()) or len(body) > MAX_DIGITS:
+        return None
+    return int(text)
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number > 0 (0 or a negative count is a usage error, never a silent default)."""
     return _parsed(text, int, lambda v: v >= 1, "a whole number > 0 (a positive count)")

@@ -21,6 +21,7 @@ import os
 import re
 from typing import Any
 
+from mlps_harness.argtypes import ascii_whole
 from mlps_harness.loader.safe_io import read_json
 from mlps_harness.outcomes import Finding, invalid
 
@@ -90,7 +91,8 @@ def _check_epochs(summary: dict, outputs: dict[int, dict], epochs: dict[int, dic
         return  # checkpointing runs have epochs 0 and record their checkpoints under "1"
     for kind, docs in (("output", outputs), ("per_epoch_stats", epochs)):
         for rank, doc in sorted(docs.items()):
-            beyond = sorted(int(k) for k in doc if k.isdigit() and not 1 <= int(k) <= count)
+            numbers = (ascii_whole(k) for k in doc)
+            beyond = sorted(n for n in numbers if n is not None and not 1 <= n <= count)
             if beyond:
                 bad(f"{rank}_{kind}.json", str(beyond[0]),
                     f"records epoch {beyond[0]} but summary.json has epochs = {count}")
@@ -153,8 +155,9 @@ def _checkpoint_records(doc: dict, phase: str) -> dict[int, dict]:
         return {}
     records = {}
     for key, value in entry.items():
-        if key.startswith(f"{phase}_ckpt") and key[len(phase) + 5:].isdigit() and isinstance(value, dict):
-            records[int(key[len(phase) + 5:])] = value
+        number = ascii_whole(key[len(phase) + 5:]) if key.startswith(f"{phase}_ckpt") else None
+        if number is not None and isinstance(value, dict):
+            records[number] = value
     return records
 
 

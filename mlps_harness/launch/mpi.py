@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from mlps_harness.argtypes import ascii_whole
 DEFAULT_HOSTS: tuple[str, ...] = ("127.0.0.1",)
 
 #: Variables remote ranks need to find the venv's python and our packages.
@@ -89,10 +90,10 @@ def parse_hosts(hosts: Sequence[str] | str | None) -> list[tuple[str, int | None
             name, slot_text = entry.split(":")
             if not name:
                 raise LaunchConfigError(f"--hosts: {entry!r} has no host name before ':'")
-            if not slot_text.isdigit() or int(slot_text) < 1:
+            slots = ascii_whole(slot_text)
+            if slots is None or slots < 1:
                 raise LaunchConfigError(
                     f"--hosts: {entry!r} has slot count {slot_text!r}; expected a positive integer")
-            slots = int(slot_text)
         parsed.append((name, slots))
     return parsed
 

@@ -130,6 +130,10 @@ def read_yaml(path: str, shown: str) -> tuple[Any, Finding | None]:
         pos = f" at line {where.line + 1}" if where is not None else ""
         return None, invalid(f"{shown} is not valid YAML{pos}", file=shown,
                              fix="restore the file from the benchmark's dlio_config output")
+    except (ValueError, RecursionError) as exc:   # valid YAML Python will not build (a 4,300+ digit integer)
+        reason = "nests too deeply" if isinstance(exc, RecursionError) else f"holds a value no DLIO config has: {exc}"
+        return None, invalid(f"{shown} {reason}", file=shown,
+                             fix="restore the file from the benchmark's dlio_config output")
     if len(text) <= YAML_CACHE_MAX_CHARS:
         _yaml_cache[text] = data
         if len(_yaml_cache) > YAML_CACHE_SIZE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from mlps_harness.argtypes import ascii_whole
 from mlps_harness.model import Run
 from mlps_harness.outcomes import Finding, NotApplicable, closed, invalid, warning
 
@@ -52,8 +53,8 @@ def _cluster_info_memory(run: Run) -> tuple[int, str] | None:
     for host in data.values():
         mem = host.get("meminfo", {}).get("MemTotal") if isinstance(host, dict) and \
             isinstance(host.get("meminfo"), dict) else None
-        if isinstance(mem, str) and mem.split()[0].isdigit():
-            mem = int(mem.split()[0])
+        if isinstance(mem, str) and mem.split():
+            mem = ascii_whole(mem.split()[0])
         if isinstance(mem, int) and not isinstance(mem, bool) and mem > 0:
             totals.append(mem * 1024)
     if not totals:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mlps_harness.argtypes import ascii_whole
 from mlps_harness.benchmarks.checkpointing.documents import (
     checkpoint_counts,
     checkpoint_mode,
@@ -307,8 +308,8 @@ def clear_cache(run: Run) -> Iterator[Finding]:
     memory, per_host = run.summary.host_memory_GB, _host_split(run, model, procs)
     needing = [h for h, mem in enumerate(memory) if mem > rs.clear_cache_factor * per_host[h]]
     if not writes and needing:
-        cached_kb = str((run.summary.host_meminfo or {}).get("Cached", "0")).split()[0]
-        cached = int(cached_kb) / GIB_PER_KIB if cached_kb.isdigit() else 0.0
+        cached_kb = ascii_whole((str((run.summary.host_meminfo or {}).get("Cached", "0")).split() or [""])[0])
+        cached = cached_kb / GIB_PER_KIB if cached_kb is not None else 0.0
         if cached <= rs.clear_cache_factor * per_host[0]:
             needing = []
     if not needing:

@@ -17,6 +17,7 @@ import sys
 from collections import deque
 from pathlib import Path
 
+from mlps_harness.argtypes import ascii_whole
 RESULT_NAME = "kvcache_results.json"
 ERROR_NAME = "error.json"
 RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK")
@@ -25,9 +26,9 @@ RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK")
 def mpi_rank() -> int:
     """This process's MPI rank: from the launcher's environment, else mpi4py, else 0 (no MPI)."""
     for name in RANK_VARIABLES:
-        value = os.environ.get(name, "")
-        if value.isdigit():
-            return int(value)
+        value = ascii_whole(os.environ.get(name, ""))
+        if value is not None:
+            return value
     try:
         from mpi4py import MPI  # type: ignore[import-not-found]
     except ImportError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from mlps_harness.argtypes import ascii_whole
 from mlps_harness.model import Run
 from mlps_harness.model.run import ACCELERATOR_DOC
 
@@ -66,10 +67,10 @@ def recorded_num_files(run: Run) -> tuple[int | None, str]:
     """`dataset.num_files_train` and the file it came from: config.yaml, the overrides, then summary.json."""
     if run.workload and run.workload.num_files_train is not None:
         return run.workload.num_files_train, "dlio_config/config.yaml"
-    value = run.params.get("dataset.num_files_train")
-    if value is not None and str(value).isdigit():
+    value = ascii_whole(str(run.params.get("dataset.num_files_train")))
+    if value is not None:
         shown = run.params_file or "dlio_config/overrides.yaml"
-        return int(value), shown.removeprefix(f"{run.run_id}/")
+        return value, shown.removeprefix(f"{run.run_id}/")
     if run.summary and run.summary.num_files_train is not None:
         return run.summary.num_files_train, "summary.json"
     return None, "not recorded"

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from mlps_harness.argtypes import ascii_whole
 from mlps_harness.benchmarks.training.datasize import (
     GIB,
     TrainingDatasize,
@@ -90,7 +91,7 @@ class TrainingPlan(MpiSuitePlan):
 
 def _check_params(params: dict[str, str], rs: TrainingRules, allow_invalid: bool, division: str | None) -> list[str]:
     for key, value in params.items():
-        if key in INT_KEYS and not value.lstrip("-").isdigit():
+        if key in INT_KEYS and ascii_whole(value, signed=True) is None:
             raise usage(f"--params {key}={value}", "expected a whole number", f"e.g. --params {key}=8")
         if key in BOOL_KEYS and value.lower() not in ("true", "false", "0", "1"):
             raise usage(f"--params {key}={value}", "expected True or False", f"e.g. --params {key}=True")
