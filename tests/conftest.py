@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures.process  # noqa: F401
 import json
+import multiprocessing.connection  # noqa: F401
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +18,9 @@ from tests.helpers import COMPLIANCE, run_pytest
 
 # pytester's in-process runs put sys.modules back as they found it; numpy (under matplotlib) cannot be imported
 # twice in one process, so an HTML report's charts would fail in the second in-process audit of a test session if
-# the first one imported the chart stack. Importing it here keeps it loaded for the whole session.
+# the first one imported the chart stack. Importing it here keeps it loaded for the whole session. The same holds
+# for multiprocessing: an in-process audit with -n imports its connection module, and a copy imported again after
+# pytester dropped it no longer pickles as the original (milvus-lite's and the vector DB workload's pools then fail).
 
 pytest_plugins = ["pytester"]
 
