@@ -41,6 +41,18 @@ def ascii_whole(text: object, signed: bool = False) -> int | None:
     return int(text)
 
 
+def finite_float(value: object) -> float | None:
+    """A JSON number (an int or a float, not a bool) as a finite float, else None: NaN, the infinities and integers
+    too large for a float (`math.isfinite(10**400)` raises) are no figures."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number > 0 (0 or a negative count is a usage error, never a silent default)."""
     return _parsed(text, int, lambda v: v >= 1, "a whole number > 0 (a positive count)")

@@ -16,7 +16,6 @@ test of each run in each process, so the controller computes group figures witho
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +23,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 from mlps_harness import properties as prop_names
+from mlps_harness.argtypes import finite_float
 from mlps_harness.spec import BenchmarkSpec, benchmarks
 
 if TYPE_CHECKING:
@@ -190,9 +190,8 @@ def number(value: Any) -> tuple[float | None, bool]:
     """`(finite float, False)`, `(None, True)` for NaN/infinity, `(None, False)` for absent or not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, False
-    if not math.isfinite(value):
-        return None, True
-    return float(value), False
+    finite = finite_float(value)   # None for NaN, infinity and an integer too large for a float
+    return finite, finite is None
 
 
 class FigureReader:

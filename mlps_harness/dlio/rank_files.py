@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any
 
-from mlps_harness.argtypes import ascii_whole
+from mlps_harness.argtypes import ascii_whole, finite_float
 from mlps_harness.loader.safe_io import read_json
 from mlps_harness.outcomes import Finding, invalid
 
@@ -36,9 +36,7 @@ FIX = "restore the per-rank files and summary.json of one run as the benchmark w
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
+    return finite_float(value)
 
 
 def _close(a: float, b: float, rel: float = AGGREGATE_TOLERANCE) -> bool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from mlps_harness.argtypes import finite_float
 from mlps_harness.model.types import Count, Int, Measure, Str
 
 
@@ -82,6 +82,6 @@ class RunMetadata(BaseModel):
         """Every number in the datasize record is finite and >= 0 (bools and strings are left alone)."""
         for key, item in (value or {}).items():
             if isinstance(item, (int, float)) and not isinstance(item, bool) \
-                    and (not math.isfinite(item) or item < 0):
+                    and (finite_float(item) is None or item < 0):
                 raise ValueError(f"datasize.{key} = {item!r}: must be a finite number >= 0")
         return value

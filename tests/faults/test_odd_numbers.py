@@ -5,12 +5,14 @@ suite refuses the option with its name; nothing shows a traceback."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from mlps_harness.argtypes import ascii_whole
+from mlps_harness.argtypes import ascii_whole, finite_float
+from mlps_harness.metrics import number
 from tests.helpers import REPO, SAMPLES
 
 TRAINING = SAMPLES / "upstream-v2.0-unet3d-3runs"
@@ -27,6 +29,15 @@ pytestmark = pytest.mark.skipif(not TRAINING.is_dir() or not CHECKPOINTING.is_di
     ("1.5", False, None), (" 1", False, None), ("-", True, None), (None, False, None), (12, False, None)])
 def test_ascii_whole(text: object, signed: bool, expected: int | None) -> None:
     assert ascii_whole(text, signed=signed) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (3, 3.0), (2.5, 2.5), (10 ** 400, None), (-(10 ** 400), None), (float("nan"), None), (float("inf"), None),
+    (True, None), ("3", None), (None, None)])
+def test_finite_float(value: object, expected: float | None) -> None:
+    assert finite_float(value) == expected
+    assert number(value) == (expected, expected is None and isinstance(value, (int, float))
+                             and not isinstance(value, bool))
 
 
 def _first_run(root: Path) -> Path:
@@ -46,6 +57,9 @@ def test_an_audit_reads_past_odd_numbers(tmp_path: Path, audit) -> None:
     checkpointing = _first_run(root / "checkpointing")
     # epoch keys a rank file should not have: a superscript and a 5,000-digit number (raw JSON, json.dumps refuses it)
     _json_edit(training / "0_output.json", lambda t: t.replace("{", '{"\u00b2": {}, "' + HUGE + '": {}, ', 1))
+    # a rank's host memory as an integer too large for a float
+    _json_edit(training / "1_output.json",
+               lambda t: re.sub(r'"host_memory_GB": [0-9.eE+-]+', '"host_memory_GB": 1' + "0" * 400, t, count=1))
     # a checkpoint record numbered with Arabic-Indic digits
     _json_edit(checkpointing / "0_per_epoch_stats.json",
                lambda t: t.replace('"1": {', '"1": {"save_ckpt\u0661\u0662": {"duration": 1.0}, ', 1))

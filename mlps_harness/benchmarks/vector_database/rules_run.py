@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
+from mlps_harness.argtypes import finite_float
 from mlps_harness.benchmarks.vector_database.documents import (
     config,
     load_summary,
@@ -166,7 +166,7 @@ def required_metrics(run: Run) -> Iterator[Finding]:
             problem = "is missing"
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             problem = f"is not a number ({type(value).__name__})"
-        elif not math.isfinite(value):
+        elif finite_float(value) is None:   # NaN, infinity, or an integer too large for a float
             problem = "is not finite"
         elif value < 0 or (key == "throughput_qps" and value == 0):
             problem = "is zero: no query succeeded" if value == 0 else "is negative"
