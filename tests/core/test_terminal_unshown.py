@@ -59,7 +59,8 @@ def test_terminal_output_is_pytests(style: tuple[str, ...], mixed: Path, pyteste
     assert fast.ret == plain.ret == pytest.ExitCode.TESTS_FAILED
     assert "UNSHOWN True" in fast.stdout.lines
     # compared without the probe's line and -v's metadata line (it names the command line)
-    fast_lines, plain_lines = ([line for line in _terminal(r.stdout.str(), []) if not line.startswith(("UNSHOWN", "metadata: "))]
+    dropped = ("UNSHOWN", "metadata: ")
+    fast_lines, plain_lines = ([line for line in _terminal(r.stdout.str(), []) if not line.startswith(dropped)]
                                for r in (fast, plain))
     assert fast_lines == plain_lines
 

@@ -88,3 +88,12 @@ def test_a_suite_refuses_a_huge_count_by_name(suite_runner, tmp_path: Path) -> N
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, text[-2000:]
     assert "--params dataset.num_files_train=" in text and "expected a whole number" in text
     assert "Traceback" not in text and "INTERNALERROR" not in text
+
+
+def test_parameter_comparisons_take_integers_too_large_for_a_float() -> None:
+    """A YAML override of 10**400 compares as text against the reference instead of raising from float()."""
+    from mlps_harness.benchmarks.checkpointing.documents import same_value
+    from mlps_harness.benchmarks.vector_database.rules_params import _same
+
+    assert not same_value(10 ** 400, 5) and same_value(10 ** 400, 10 ** 400) and same_value("8", 8)
+    assert not _same(10 ** 400, "5") and _same("10", 10.0)

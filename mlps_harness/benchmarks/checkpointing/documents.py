@@ -101,7 +101,7 @@ def same_value(value: Any, reference: Any) -> bool:
         return str(value).lower() == str(reference).lower()
     try:
         return float(value) == float(reference)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an integer too large for a float
         return str(value) == str(reference)
 
 

@@ -75,7 +75,7 @@ def _same(value: Any, want: Any) -> bool:
     """Equal as numbers when both are numbers (10, 10.0, "10"), else as case-insensitive text."""
     try:
         return float(value) == float(want)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an integer too large for a float
         return str(value).strip().lower() == str(want).strip().lower()
 
 
