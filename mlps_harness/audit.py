@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest.terminal import TerminalReporter
 
 from mlps_harness import properties as prop_names
 from mlps_harness.cases import (
@@ -133,7 +132,9 @@ class ReportHooks:
     logstart: DirectHook
     logreport: DirectHook
     logfinish: DirectHook
-    logreport_unshown: DirectHook   #: logreport for the reports pytest's terminal files under "" and never shows
+    #: logreport without the terminal reporter, for the reports it files under "" and never shows (used only when
+    #: `audit_protocol._terminal_ignores` holds: the reporter is pytest's own)
+    logreport_unshown: DirectHook
 
 
 @dataclass(frozen=True)
@@ -183,13 +184,11 @@ class AuditModule(pytest.File):
         """The reporting hooks of this module's items, called directly where pluggy's dispatch is not needed."""
         if self._report_hooks is None:
             relay, manager = self.hook_proxy(), self.config.pluginmanager
-            terminal = manager.get_plugin("terminalreporter")
             self._report_hooks = ReportHooks(
                 DirectHook(relay.pytest_runtest_logstart, manager),
                 DirectHook(relay.pytest_runtest_logreport, manager),
                 DirectHook(relay.pytest_runtest_logfinish, manager),
-                DirectHook(relay.pytest_runtest_logreport, manager,
-                           skip=terminal if type(terminal) is TerminalReporter else None))
+                DirectHook(relay.pytest_runtest_logreport, manager, skip=manager.get_plugin("terminalreporter")))
         return self._report_hooks
 
     def collect(self) -> list[pytest.Item]:

@@ -35,10 +35,6 @@ DURATION_ROUNDING = 1e-6
 FIX = "restore the per-rank files and summary.json of one run as the benchmark wrote them; they must agree"
 
 
-def _number(value: Any) -> float | None:
-    return finite_float(value)
-
-
 def _close(a: float, b: float, rel: float = AGGREGATE_TOLERANCE) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
 
@@ -71,7 +67,7 @@ def rank_file_consistency(summary: dict[str, Any], outputs: dict[int, dict], epo
     def bad(name: str, parameter: str, message: str) -> None:
         found.append(invalid(f"{shown}/{name}: {message}", file=f"{shown}/{name}", parameter=parameter, fix=FIX))
 
-    ranks = _number(summary.get("num_accelerators"))
+    ranks = finite_float(summary.get("num_accelerators"))
     for rank, kind in sorted([(r, "output") for r in outputs] + [(r, "per_epoch_stats") for r in epochs]):
         if ranks is not None and rank >= ranks:
             bad(f"{rank}_{kind}.json", "rank", f"rank {rank} but summary.json has num_accelerators = {int(ranks)}")
@@ -99,14 +95,14 @@ def _check_epochs(summary: dict, outputs: dict[int, dict], epochs: dict[int, dic
 def _check_hosts(summary: dict, outputs: dict[int, dict], bad) -> None:
     for field in ("host_memory_GB", "host_cpu_count"):
         per_host = summary.get(field)
-        listed = [v for v in (per_host if isinstance(per_host, list) else [per_host]) if _number(v) is not None]
+        listed = [v for v in (per_host if isinstance(per_host, list) else [per_host]) if finite_float(v) is not None]
         if not listed:
             continue
         for rank, doc in sorted(outputs.items()):
-            value = _number(doc.get(field))
+            value = finite_float(doc.get(field))
             if value is not None and not any(_close(value, float(v)) for v in listed):
                 bad(f"{rank}_output.json", field, f"{field} = {doc[field]!r} is none of summary.json's {listed}")
-    num_hosts = _number(summary.get("num_hosts"))
+    num_hosts = finite_float(summary.get("num_hosts"))
     names: dict[str, int] = {}
     for rank, doc in sorted(outputs.items()):
         if isinstance(doc.get("hostname"), str):
@@ -123,7 +119,7 @@ def _epoch_block(doc: dict, epoch: int, key: str) -> float | None:
     values = entry.get(key) if isinstance(entry, dict) else None
     if not isinstance(values, dict) or len(values) != 1:
         return None  # several blocks per epoch (or none): DLIO's per-epoch figure is not a single block's
-    return _number(next(iter(values.values())))
+    return finite_float(next(iter(values.values())))
 
 
 def _check_training_aggregates(summary: dict, outputs: dict[int, dict], bad) -> None:
@@ -138,7 +134,7 @@ def _check_training_aggregates(summary: dict, outputs: dict[int, dict], bad) -> 
             continue
         for index, value in enumerate(reported):
             per_rank = [_epoch_block(doc, index + 1, rank_key) for _, doc in sorted(outputs.items())]
-            if _number(value) is None or any(v is None for v in per_rank):
+            if finite_float(value) is None or any(v is None for v in per_rank):
                 continue
             expected = combine(per_rank)
             if not _close(float(value), expected):
@@ -168,26 +164,26 @@ def _rate_fits(rate: float, size: float, duration: float) -> bool:
 
 def _check_checkpoints(summary: dict, epochs: dict[int, dict], ranks: float | None, bad) -> None:
     metric = summary.get("metric")
-    size = _number(metric.get("checkpoint_size_GB")) if isinstance(metric, dict) else None
+    size = finite_float(metric.get("checkpoint_size_GB")) if isinstance(metric, dict) else None
     if size is None:
         return
     for phase in ("save", "load"):
         by_rank = {rank: _checkpoint_records(doc, phase) for rank, doc in sorted(epochs.items())}
         for rank, records in by_rank.items():
             for number, record in sorted(records.items()):
-                duration, rate = _number(record.get("duration")), _number(record.get("throughput"))
+                duration, rate = finite_float(record.get("duration")), finite_float(record.get("throughput"))
                 if duration and duration > 0 and rate is not None and not _rate_fits(rate, size, duration):
                     bad(f"{rank}_per_epoch_stats.json", f"1.{phase}_ckpt{number}.throughput",
                         f"{phase}_ckpt{number} throughput {rate!r} is not checkpoint_size_GB {size!r} / duration "
                         f"{duration!r} = {size / duration!r}")
-        mean = _number(metric.get(f"{phase}_checkpoint_duration_mean_seconds"))
+        mean = finite_float(metric.get(f"{phase}_checkpoint_duration_mean_seconds"))
         complete = ranks is not None and ranks >= 1 and set(by_rank) == set(range(int(ranks)))
         if mean is None or not complete:
             continue
         numbers = set.intersection(*(set(records) for records in by_rank.values()))
         spans = []
         for number in sorted(numbers):
-            durations = [_number(records[number].get("duration")) for records in by_rank.values()]
+            durations = [finite_float(records[number].get("duration")) for records in by_rank.values()]
             if any(d is None for d in durations):
                 return
             spans.append((min(durations), max(durations)))

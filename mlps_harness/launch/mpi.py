@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from mlps_harness.argtypes import ascii_whole
+
 DEFAULT_HOSTS: tuple[str, ...] = ("127.0.0.1",)
 
 #: Variables remote ranks need to find the venv's python and our packages.

@@ -39,6 +39,15 @@ def cluster_memory(run: Run) -> tuple[int | None, str]:
 CLUSTER_INFO = "collector-staging/cluster_info.json"   #: the v3.0 tool's per-host collector output
 
 
+def meminfo_kib(value: object) -> int | None:
+    """A `/proc/meminfo` field as recorded (`123456`, or the text `"123456 kB"`) in KiB; None for anything else,
+    including a negative or absurd (over `argtypes.MAX_DIGITS` digits) number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    words = value.split() if isinstance(value, str) else []
+    return ascii_whole(words[0]) if words else None
+
+
 def _cluster_info_memory(run: Run) -> tuple[int, str] | None:
     """Total MemTotal (kB) over the hosts of `collector-staging/cluster_info.json`, in bytes, with its source."""
     from mlps_harness.loader.safe_io import read_json
@@ -51,11 +60,9 @@ def _cluster_info_memory(run: Run) -> tuple[int, str] | None:
         return None
     totals = []
     for host in data.values():
-        mem = host.get("meminfo", {}).get("MemTotal") if isinstance(host, dict) and \
-            isinstance(host.get("meminfo"), dict) else None
-        if isinstance(mem, str) and mem.split():
-            mem = ascii_whole(mem.split()[0])
-        if isinstance(mem, int) and not isinstance(mem, bool) and mem > 0:
+        mem = meminfo_kib(host.get("meminfo", {}).get("MemTotal") if isinstance(host, dict) and
+                          isinstance(host.get("meminfo"), dict) else None)
+        if mem is not None and mem > 0:
             totals.append(mem * 1024)
     if not totals:
         return None

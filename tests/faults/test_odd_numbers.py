@@ -97,3 +97,13 @@ def test_parameter_comparisons_take_integers_too_large_for_a_float() -> None:
 
     assert not same_value(10 ** 400, 5) and same_value(10 ** 400, 10 ** 400) and same_value("8", 8)
     assert not _same(10 ** 400, "5") and _same("10", 10.0)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (5, 5), ("5 kB", 5), ("5", 5), ("", None), ("  ", None), (True, None), (-3, None), (10 ** 400, None), (2.5, None),
+    (None, None), ("\u00b2 kB", None), (HUGE, None)])
+def test_meminfo_fields(value: object, expected: int | None) -> None:
+    """A meminfo field (cluster_info MemTotal, summary.json's Cached) as an int or `"<n> kB"`: anything else is none."""
+    from mlps_harness.rules.evidence import meminfo_kib
+
+    assert meminfo_kib(value) == expected

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from mlps_harness.loader import ResultsIndex
+from mlps_harness.model import Run
 from mlps_harness.rules import all_rules, evaluate
 from mlps_harness.rules.submission_tree import system_schema_problems
 from tests.helpers import REPO, run_pytest
@@ -189,27 +190,13 @@ def test_memory_from_collector_staging_cluster_info(tmp_path: Path) -> None:
     (hand-built here in the collector's shape: one key per host, meminfo.MemTotal in kB)."""
     from mlps_harness.rules.evidence import cluster_memory
 
-    tree = tmp_path / "t"
-    shutil.copytree(V3 / "closed" / "NewFW", tree / "closed" / "NewFW")
-    run_dir = tree / NEWFW / "20260713_104840"
-    (run_dir / "checkpointing_20260713_104840_metadata.json").unlink()
-    summary = json.loads((run_dir / "summary.json").read_text())
-    del summary["host_memory_GB"]
-    (run_dir / "summary.json").write_text(json.dumps(summary))
-    staging = run_dir / "collector-staging"
-    staging.mkdir()
-    (staging / "cluster_info.json").write_text(json.dumps(
-        {"cve-ThinkSystem-SR665-V3": {"hostname": "cve-ThinkSystem-SR665-V3", "meminfo": {"MemTotal": 395563184}}}))
-    run = ResultsIndex(tree, "v3.0").run(f"{NEWFW}/20260713_104840")
+    run = _run_with_cluster_info(tmp_path, {"cve-ThinkSystem-SR665-V3": {
+        "hostname": "cve-ThinkSystem-SR665-V3", "meminfo": {"MemTotal": 395563184}}})
     assert cluster_memory(run) == (395563184 * 1024, "collector-staging/cluster_info.json meminfo.MemTotal (1 host(s))")
 
 
-@pytest.mark.parametrize(("mem_total", "expected"), [("1024 kB", 1024 * 1024), ("", None), ("\u00b2 kB", None),
-                                                     ("9" * 5000, None), ("  ", None)])
-def test_cluster_info_memory_as_text(tmp_path: Path, mem_total: str, expected: int | None) -> None:
-    """MemTotal written as text: "<kB> kB" counts; an empty, Unicode-digit or 5,000-digit field is no figure."""
-    from mlps_harness.rules.evidence import cluster_memory
-
+def _run_with_cluster_info(tmp_path: Path, cluster_info: dict) -> Run:
+    """A NewFW v3.0 run with no metadata memory and no host_memory_GB, carrying this collector-staging document."""
     tree = tmp_path / "t"
     shutil.copytree(V3 / "closed" / "NewFW", tree / "closed" / "NewFW")
     run_dir = tree / NEWFW / "20260713_104840"
@@ -218,7 +205,16 @@ def test_cluster_info_memory_as_text(tmp_path: Path, mem_total: str, expected: i
     del summary["host_memory_GB"]
     (run_dir / "summary.json").write_text(json.dumps(summary))
     (run_dir / "collector-staging").mkdir()
-    (run_dir / "collector-staging" / "cluster_info.json").write_text(
-        json.dumps({"h1": {"hostname": "h1", "meminfo": {"MemTotal": mem_total}}}))
-    found = cluster_memory(ResultsIndex(tree, "v3.0").run(f"{NEWFW}/20260713_104840"))
+    (run_dir / "collector-staging" / "cluster_info.json").write_text(json.dumps(cluster_info))
+    return ResultsIndex(tree, "v3.0").run(f"{NEWFW}/20260713_104840")
+
+
+@pytest.mark.parametrize(("mem_total", "expected"), [("1024 kB", 1024 * 1024), ("", None), ("\u00b2 kB", None),
+                                                     ("9" * 5000, None), ("  ", None)])
+def test_cluster_info_memory_as_text(tmp_path: Path, mem_total: str, expected: int | None) -> None:
+    """MemTotal written as text: "<kB> kB" counts; an empty, Unicode-digit or 5,000-digit field is no figure."""
+    from mlps_harness.rules.evidence import cluster_memory
+
+    run = _run_with_cluster_info(tmp_path, {"h1": {"hostname": "h1", "meminfo": {"MemTotal": mem_total}}})
+    found = cluster_memory(run)
     assert (found[0] if found else None) == expected

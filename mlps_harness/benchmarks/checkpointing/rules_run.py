@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlps_harness.argtypes import ascii_whole
 from mlps_harness.benchmarks.checkpointing.documents import (
     checkpoint_counts,
     checkpoint_mode,
@@ -31,7 +30,7 @@ from mlps_harness.outcomes import (
     open_,
     warning,
 )
-from mlps_harness.rules.evidence import fs_separation_findings, host_count
+from mlps_harness.rules.evidence import fs_separation_findings, host_count, meminfo_kib
 from mlps_harness.rules.registry import rule
 
 C = "checkpointing"
@@ -308,7 +307,7 @@ def clear_cache(run: Run) -> Iterator[Finding]:
     memory, per_host = run.summary.host_memory_GB, _host_split(run, model, procs)
     needing = [h for h, mem in enumerate(memory) if mem > rs.clear_cache_factor * per_host[h]]
     if not writes and needing:
-        cached_kb = ascii_whole((str((run.summary.host_meminfo or {}).get("Cached", "0")).split() or [""])[0])
+        cached_kb = meminfo_kib((run.summary.host_meminfo or {}).get("Cached"))
         cached = cached_kb / GIB_PER_KIB if cached_kb is not None else 0.0
         if cached <= rs.clear_cache_factor * per_host[0]:
             needing = []

@@ -18,6 +18,7 @@ from collections import deque
 from pathlib import Path
 
 from mlps_harness.argtypes import ascii_whole
+
 RESULT_NAME = "kvcache_results.json"
 ERROR_NAME = "error.json"
 RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK")
